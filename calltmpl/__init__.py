@@ -1,0 +1,9 @@
+"""calltmpl: Mindful callback call targets as code.
+
+The pipeline reads as the package does: queue files (:mod:`calltmpl.queues`) are rendered
+through sandboxed Jinja templates (:mod:`calltmpl.render`) into call targets, which the JSON
+Schema (:mod:`calltmpl.schema`) and the cross-field rules (:mod:`calltmpl.rules`) check
+(:mod:`calltmpl.lint`); :mod:`calltmpl.reporters` formats the diagnostics. A repository is
+opened with :class:`calltmpl.project.Project` over :func:`calltmpl.config.load_settings`.
+The library never prints or exits; :mod:`calltmpl.cli` does.
+"""

@@ -1,0 +1,3 @@
+from calltmpl.cli import main
+
+main()

@@ -1,0 +1,47 @@
+"""The one record every check produces, and the severities it can carry."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(enum.IntEnum):
+    """How bad a finding is; the order lets reporters sort the worst first."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown severity {text!r}: expected error, warning or info"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A located finding.
+
+    ``line`` and ``column`` are 1-based (0 when unknown); ``pointer`` is an RFC 6901 JSON
+    pointer into the call target ("" when the finding is about a whole file).
+    """
+
+    code: str
+    message: str
+    severity: Severity
+    file: str
+    line: int = 0
+    column: int = 0
+    pointer: str = ""
+    hint: str = ""
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line, self.column, self.code, self.pointer)

@@ -1,0 +1,209 @@
+"""A configuration repository: its queues, what a list of paths selects, render and lint.
+
+This is the library's front door; the CLI is a thin layer over :class:`Project`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calltmpl import codes, parsing
+from calltmpl.config import CONFIG_NAME, Settings
+from calltmpl.diagnostics import Diagnostic
+from calltmpl.lint import LintOptions, Subject, lint_subjects, payload_subject, rendered_subject
+from calltmpl.queues import discover, glob_root, load_queue, matches_queue_glob, shown_path
+from calltmpl.render import Rendered, Renderer
+
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class UsageError(Exception):
+    """A path or argument the command cannot work with (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a list of paths asks to check: queue files (with their glob root) and payloads."""
+
+    queues: tuple[tuple[Path, str], ...] = ()
+    payloads: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class LintReport:
+    diagnostics: tuple[Diagnostic, ...]
+    checked: tuple[str, ...] = field(default=())
+
+
+class Project:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.renderer = Renderer(settings.templates)
+
+    # --- selection ---------------------------------------------------------------------
+
+    def all_queues(self) -> list[tuple[Path, str]]:
+        return list(discover(self.settings))
+
+    def select(self, paths: Sequence[Path], *, ignore_unmatched: bool = False) -> Selection:
+        """Resolve command-line paths; no path means every queue of the repository."""
+        if not paths:
+            return Selection(tuple(self.all_queues()))
+        queues: dict[Path, str] = {}
+        payloads: dict[Path, None] = {}
+        for path in paths:
+            if not path.exists():
+                raise UsageError(f"{path}: no such file or folder")
+            if path.is_dir():
+                self._select_folder(path.resolve(), queues, payloads)
+            elif path.name == CONFIG_NAME:
+                queues.update(self.all_queues())
+            elif path.suffix == ".json":
+                if not ignore_unmatched or _looks_like_payload(path):
+                    payloads[path.resolve()] = None
+            elif path.suffix in TEMPLATE_SUFFIXES or self._in_template_folder(path):
+                queues.update(self.queues_using(path))
+            elif path.suffix in YAML_SUFFIXES:
+                root = matches_queue_glob(path, self.settings)
+                if root is not None or not ignore_unmatched:
+                    queues[path.resolve()] = root or ""
+            elif not ignore_unmatched:
+                raise UsageError(
+                    f"{path}: not a queue file, template, payload .json or {CONFIG_NAME}"
+                )
+        return Selection(tuple(sorted(queues.items())), tuple(payloads))
+
+    def _select_folder(
+        self, folder: Path, queues: dict[Path, str], payloads: dict[Path, None]
+    ) -> None:
+        queues.update((p, r) for p, r in self.all_queues() if p.is_relative_to(folder))
+        output = self.settings.output.resolve()
+        for path in sorted(folder.rglob("*.json")):
+            hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+            if not hidden and not path.is_relative_to(output) and _looks_like_payload(path):
+                payloads[path] = None
+
+    def _in_template_folder(self, path: Path) -> bool:
+        resolved = path.resolve()
+        return any(resolved.is_relative_to(t.resolve()) for t in self.settings.templates)
+
+    def queues_using(self, template: Path) -> Iterator[tuple[Path, str]]:
+        """Queues that render through ``template``: directly, by inheritance or include."""
+        wanted = str(template.resolve())
+        for path, root in self.all_queues():
+            try:
+                loaded = load_queue(path, self.settings.root)
+            except (OSError, UnicodeDecodeError):
+                yield path, root
+                continue
+            if isinstance(loaded, Diagnostic):
+                continue
+            closure = self.renderer.closure(loaded.template)
+            if closure is None or wanted in closure:
+                yield path, root
+
+    # --- render ------------------------------------------------------------------------
+
+    def render(self, path: Path) -> Rendered | Diagnostic:
+        """Render one queue file; raise UsageError when it cannot be read."""
+        try:
+            loaded = load_queue(path, self.settings.root)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: cannot read: {exc}") from None
+        if isinstance(loaded, Diagnostic):
+            return loaded
+        return self.renderer.render(loaded)
+
+    def output_path(self, queue: Path, root: str, out: Path) -> Path:
+        """Where ``render --out`` writes a queue: its path below its glob's root, as .json."""
+        base = (self.settings.root / root).resolve() if root else self.settings.root
+        try:
+            relative = queue.resolve().relative_to(base)
+        except ValueError:
+            relative = Path(queue.name)
+        return out / relative.with_suffix(".json")
+
+    # --- lint --------------------------------------------------------------------------
+
+    def lint(self, selection: Selection, options: LintOptions) -> LintReport:
+        problems: list[Diagnostic] = []
+        subjects: list[Subject] = []
+        checked: list[str] = []
+        for path, _root in selection.queues:
+            checked.append(shown_path(path))
+            result = self.render(path)
+            if isinstance(result, Diagnostic):
+                problems.append(result)
+            else:
+                subjects.append(rendered_subject(result, self.renderer))
+        for path in selection.payloads:
+            checked.append(shown_path(path))
+            loaded = load_payload(path)
+            if isinstance(loaded, Diagnostic):
+                problems.append(loaded)
+            else:
+                subjects.append(loaded)
+        problems.extend(lint_subjects(subjects, options))
+        return LintReport(tuple(problems), tuple(checked))
+
+
+def payload_document(target: dict[str, Any]) -> str:
+    """The POST body for a call target, as ``render`` prints and writes it."""
+    return json.dumps({"data": target}, indent=2, ensure_ascii=False) + "\n"
+
+
+ENVELOPES = ("/data/callTarget", "/data", "")
+
+
+def unwrap(document: Any) -> tuple[dict[str, Any], str] | None:
+    """The call target in a POST body, a GET answer or bare, with its pointer in the file."""
+    if not isinstance(document, dict):
+        return None
+    data = document.get("data")
+    if isinstance(data, dict):
+        inner = data.get("callTarget")
+        if isinstance(inner, dict) and len(data) == 1:
+            return inner, "/data/callTarget"
+        return data, "/data"
+    if "configuration" in document or "name" in document:
+        return document, ""
+    return None
+
+
+def load_payload(path: Path) -> Subject | Diagnostic:
+    shown = shown_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = parsing.load_json(text)
+    except parsing.ParseError as exc:
+        return codes.PAYLOAD_SYNTAX.at(shown, exc.line, exc.column, exc.message)
+    found = unwrap(document)
+    if found is None:
+        return codes.PAYLOAD_SHAPE.at(
+            shown,
+            1,
+            1,
+            'no call target found; expected {"data": {...}} (a POST body), '
+            '{"data": {"callTarget": {...}}} (a GET answer) or a bare call target',
+        )
+    target, base = found
+    return payload_subject(shown, text, target, base)
+
+
+def _looks_like_payload(path: Path) -> bool:
+    try:
+        return unwrap(json.loads(path.read_text(encoding="utf-8"))) is not None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+
+
+def glob_roots(patterns: Iterable[str]) -> list[str]:
+    return [glob_root(p) for p in patterns]

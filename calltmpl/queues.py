@@ -1,0 +1,128 @@
+"""Queue files: discovery through the configured globs, and loading into variables."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from calltmpl import codes, parsing
+from calltmpl.config import Settings
+from calltmpl.diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class QueueFile:
+    """One queue: its file, its template and the variables it passes to the template."""
+
+    path: Path
+    shown: str
+    queue: str
+    template: str
+    variables: Mapping[str, Any]
+    text: str
+
+
+def shown_path(path: Path) -> str:
+    """How a path is printed: relative to the current folder when below it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def queue_id(path: Path, root: Path) -> str:
+    """The ``queue`` variable: the path relative to the root, without its extension."""
+    try:
+        relative = path.resolve().relative_to(root)
+    except ValueError:
+        relative = Path(path.name)
+    return PurePosixPath(relative.with_suffix("").as_posix()).as_posix()
+
+
+def glob_root(pattern: str) -> str:
+    """The literal folder a glob starts from: ``queues`` for ``queues/**/*.yaml``."""
+    parts = PurePosixPath(pattern).parts
+    literal = []
+    for part in parts[:-1]:
+        if any(ch in part for ch in "*?["):
+            break
+        literal.append(part)
+    return "/".join(literal)
+
+
+def discover(settings: Settings) -> Iterator[tuple[Path, str]]:
+    """Every queue file of the repository with the root of the glob that found it, sorted."""
+    seen: set[Path] = set()
+    found: list[tuple[Path, str]] = []
+    for pattern in settings.queues:
+        for path in settings.root.glob(pattern):
+            resolved = path.resolve()
+            if path.is_file() and resolved not in seen:
+                seen.add(resolved)
+                found.append((resolved, glob_root(pattern)))
+    yield from sorted(found)
+
+
+def matches_queue_glob(path: Path, settings: Settings) -> str | None:
+    """The glob root when ``path`` is one of the repository's queue files, else None."""
+    try:
+        relative = path.resolve().relative_to(settings.root).parts
+    except ValueError:
+        return None
+    for pattern in settings.queues:
+        if _glob_match(PurePosixPath(pattern).parts, relative):
+            return glob_root(pattern)
+    return None
+
+
+def _glob_match(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    """Match path parts against glob parts, ``**`` spanning any number of folders."""
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_glob_match(pattern[1:], parts[k:]) for k in range(len(parts) + 1))
+    return (
+        bool(parts)
+        and fnmatch.fnmatchcase(parts[0], pattern[0])
+        and _glob_match(pattern[1:], parts[1:])
+    )
+
+
+def load_queue(path: Path, root: Path) -> QueueFile | Diagnostic:
+    """Read a queue file; a file that is not usable gives a located diagnostic instead.
+
+    Raises OSError or UnicodeDecodeError when the file cannot be read at all.
+    """
+    shown = shown_path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = parsing.load_yaml(text)
+    except parsing.ParseError as exc:
+        return codes.QUEUE_SYNTAX.at(shown, exc.line, exc.column, exc.message)
+    if not isinstance(data, Mapping):
+        kind = "empty" if data is None else type(data).__name__
+        return codes.QUEUE_SHAPE.at(
+            shown,
+            1,
+            1,
+            f"the queue file is {kind}; expected a mapping of template variables",
+            hint="start with `template: calltmpl/pstn.yaml.j2` and one `name: value` per line",
+        )
+    template = data.get("template")
+    if not isinstance(template, str) or not template.strip():
+        line, column = parsing.yaml_key_positions(text).get("/template", (1, 1))
+        got = "no template key" if "template" not in data else f"template is {template!r}"
+        return codes.QUEUE_TEMPLATE.at(
+            shown,
+            line,
+            column,
+            f"{got}; expected the name of a template, e.g. `template: calltmpl/pstn.yaml.j2`",
+        )
+    variables = {str(k): v for k, v in data.items() if k != "template"}
+    queue = queue_id(path, root)
+    variables["queue"] = queue
+    return QueueFile(path.resolve(), shown, queue, template, variables, text)

@@ -1,0 +1,128 @@
+"""The rule registry: every cross-field rule, by code and by name.
+
+A rule is a small function over one call target (``{"name", "configuration", ...}``) that
+yields :class:`Finding` records. The engine adds the code, the severity and the location;
+rules never read files, settings or output formats.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from calltmpl.diagnostics import Severity
+
+CallTarget = Mapping[str, Any]
+Check = Callable[[CallTarget], Iterator["Finding"]]
+
+_CODE = re.compile(r"CT[0-9]{3}")
+_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule reports: where in the call target, and what is wrong there."""
+
+    pointer: str
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    check: Check
+    reference: str
+
+    @property
+    def explanation(self) -> str:
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        return self.explanation.split("\n", 1)[0]
+
+
+class Registry:
+    """Rules in registration order; refuses a code or a name used twice."""
+
+    def __init__(self) -> None:
+        self._by_code: dict[str, Rule] = {}
+        self._by_name: dict[str, Rule] = {}
+
+    def add(self, rule: Rule) -> None:
+        if not _CODE.fullmatch(rule.code):
+            raise ValueError(f"rule code {rule.code!r} is not CT followed by three digits")
+        if not _NAME.fullmatch(rule.name):
+            raise ValueError(f"rule name {rule.name!r} is not lower-case words joined by '-'")
+        if rule.code in self._by_code:
+            raise ValueError(f"rule code {rule.code} is registered twice")
+        if rule.name in self._by_name:
+            raise ValueError(f"rule name {rule.name} is registered twice")
+        if not rule.explanation:
+            raise ValueError(f"rule {rule.code} has no docstring to explain it")
+        self._by_code[rule.code] = rule
+        self._by_name[rule.name] = rule
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(sorted(self._by_code.values(), key=lambda r: r.code))
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def get(self, code_or_name: str) -> Rule | None:
+        return self._by_code.get(code_or_name.upper()) or self._by_name.get(code_or_name.lower())
+
+
+REGISTRY = Registry()
+
+
+def rule(code: str, name: str, severity: str, reference: str = "") -> Callable[[Check], Check]:
+    """Register ``check`` as rule ``code``/``name`` with a default severity.
+
+    ``reference`` names the item of the domain reference the rule implements (e.g. "3.1"),
+    or "inferred" for checks of our own.
+    """
+
+    def register(check: Check) -> Check:
+        REGISTRY.add(Rule(code, name, Severity.parse(severity), check, reference))
+        return check
+
+    return register
+
+
+def member(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` when ``mapping`` is a mapping that has it, else None."""
+    return mapping.get(key) if isinstance(mapping, Mapping) else None
+
+
+def configuration(target: CallTarget) -> Mapping[str, Any]:
+    """The target's ``configuration`` mapping, or an empty one when it is missing or no mapping."""
+    cfg = target.get("configuration")
+    return cfg if isinstance(cfg, Mapping) else {}
+
+
+def integer(mapping: Any, key: str) -> int | None:
+    """An integer member (booleans are not integers here), else None."""
+    value = member(mapping, key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def boolean(mapping: Any, key: str) -> bool | None:
+    value = member(mapping, key)
+    return value if isinstance(value, bool) else None
+
+
+def string(mapping: Any, key: str) -> str | None:
+    value = member(mapping, key)
+    return value if isinstance(value, str) else None
+
+
+def pointer(*parts: str | int) -> str:
+    """An RFC 6901 pointer from path parts, escaping ``~`` and ``/``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
