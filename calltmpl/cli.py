@@ -106,12 +106,12 @@ def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path 
     target_dir = out if out is not None else settings.output
     expected: dict[Path, str] = {}
     failures: list[Diagnostic] = []
-    for path, root in selection.queues:
-        result = project.render(path)
-        if isinstance(result, Diagnostic):
-            failures.append(result)
+    documents = project.render_documents([path for path, _ in selection.queues])
+    for (path, root), document in zip(selection.queues, documents, strict=True):
+        if isinstance(document, Diagnostic):
+            failures.append(document)
         else:
-            expected[project.output_path(path, root, target_dir)] = payload_document(result.target)
+            expected[project.output_path(path, root, target_dir)] = document
     if failures:
         _report(failures, "text", [shown_path(p) for p, _ in selection.queues])
         sys.exit(FINDINGS)

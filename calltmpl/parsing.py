@@ -48,6 +48,10 @@ _SAFE = YAML(typ="safe", pure=False)
 def load_yaml(text: str) -> Any:
     """Load one YAML document (safe types only); raise :class:`ParseError` with its position."""
     try:
+        return load_simple_yaml(text)
+    except _NotSimple:
+        pass
+    try:
         return _SAFE.load(text)
     except MarkedYAMLError as exc:
         raise _parse_error(exc) from None
@@ -76,111 +80,140 @@ def pointer_join(base: str, key: str | int) -> str:
 # --- the fast path --------------------------------------------------------------------------
 
 _KEY_LINE = re.compile(r'( *)([A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*")[ ]*:(?:[ ]+(.*?))?[ ]*')
-_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
-_JSON_LITERALS = {"true": True, "false": False, "null": None}
+_JSON_SCALAR = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"|-?(?:0|[1-9][0-9]*)|true|false|null')
+# Plain (unquoted) strings that YAML 1.2 cannot read as anything but a string: a letter first,
+# no indicator characters, and none of the words YAML 1.1 or 1.2 give another meaning.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./()+-]*(?: +[A-Za-z0-9_./()+-]+)*")
+_SINGLE_QUOTED = re.compile(r"'(?:[^'\x00-\x1f\x7f]|'')*'")
+_RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 
 
-def parse_simple_yaml(text: str) -> tuple[dict[str, Any], Positions] | None:
-    """Parse block-mapping YAML whose scalars are JSON, or return None to fall back.
+# Characters a YAML stream may not hold at all (YAML 1.2, 5.1); the full loader reports them.
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+class _NotSimple(Exception):
+    """The text is outside the fast path's subset; the full loader must read it."""
+
+
+def _scan(text: str, positions: Positions | None = None) -> str:
+    """Translate block-mapping YAML into the equal JSON text, or raise :class:`_NotSimple`.
 
     Accepted lines: blank, ``# comment``, ``key:`` opening a nested mapping, and
-    ``key: <JSON value>``. For that subset YAML 1.2 and JSON agree on every value, so the
-    result equals the full loader's. Anything else (plain scalars, block sequences, flow
-    YAML that is not JSON, tabs, duplicate keys, documents markers) returns None.
+    ``key: value`` where the value is JSON (string, integer, true/false/null, inline list or
+    object), a single-quoted string, or a plain string of letters, digits and ``_./()+-``.
+    For that subset YAML 1.2 and JSON agree on every value. Anything else (block
+    sequences, other scalars, flow YAML that is not JSON, tabs, duplicate keys, document
+    markers) raises. One difference is
+    deliberate: JSON's surrogate-pair escapes, which ``tojson`` writes for characters beyond
+    U+FFFF, are read as JSON reads them, where ruamel.yaml refuses them. With ``positions``,
+    records where each member's value starts.
     """
-    if "\t" in text or "\r" in text:
-        return None
-    root: dict[str, Any] = {}
-    positions: Positions = {}
-    # Open mappings: (indent of their keys, mapping, pointer). The root's indent is fixed at 0.
-    stack: list[tuple[int, dict[str, Any], str]] = [(0, root, "")]
-    pending: tuple[dict[str, Any], str, str, int] | None = None  # key awaiting a nested mapping
+    if "\t" in text or "\r" in text or _NON_PRINTABLE.search(text):
+        raise _NotSimple
+    out = ["{"]
+    stack: list[tuple[int, set[str], str]] = [(0, set(), "")]  # open mappings
+    pending: tuple[int, str] | None = None  # a `key:` line whose value is on the next lines
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped[0] == "#":
             continue
         match = _KEY_LINE.fullmatch(line)
         if match is None:
-            return None
+            raise _NotSimple
         indent = len(match.group(1))
         if pending is not None:
-            parent, key, ptr, parent_indent = pending
-            pending = None
-            if indent > parent_indent:
-                child: dict[str, Any] = {}
-                parent[key] = child
-                stack.append((indent, child, ptr))
+            if indent > pending[0]:
+                out.append("{")
+                stack.append((indent, set(), pending[1]))
             else:
-                parent[key] = None
-        while stack and stack[-1][0] > indent:
+                out.append("null")
+            pending = None
+        while stack[-1][0] > indent:
             stack.pop()
-        if not stack or stack[-1][0] != indent:
-            return None
-        _, mapping, base = stack[-1]
-        name = _key(match.group(2))
-        if name is None or name in mapping:
-            return None
-        ptr = pointer_join(base, name)
+            out.append("}")
+        if stack[-1][0] != indent:
+            raise _NotSimple
+        _, keys, base = stack[-1]
+        raw_key = match.group(2)
+        key = _key(raw_key)
+        if key in keys:
+            raise _NotSimple
+        out.append("," if keys else "")
+        keys.add(key)
+        out.append(raw_key if raw_key[0] == '"' else f'"{raw_key}"')
+        out.append(":")
+        here = pointer_join(base, key) if positions is not None else ""
         raw = match.group(3)
-        if raw is None or raw == "":
-            mapping[name] = None
-            positions[ptr] = (number, len(line) + 1)
-            pending = (mapping, name, ptr, indent)
+        if not raw:
+            pending = (indent, here)
+            if positions is not None:
+                positions[here] = (number, len(line) + 1)
             continue
-        ok, value = _json_scalar(raw)
-        if not ok:
-            return None
-        mapping[name] = value
-        column = match.start(3) + 1
-        positions[ptr] = (number, column)
-        if isinstance(value, (dict, list)):
-            positions.update(
-                json_positions(raw, ptr, line_offset=number - 1, column_offset=column - 1)
-            )
-    if pending is not None:
-        pending[0][pending[1]] = None
-    return root, positions
+        out.append(_value(raw))
+        if positions is not None:
+            column = match.start(3) + 1
+            positions[here] = (number, column)
+            if raw[0] in "[{":
+                positions.update(
+                    json_positions(raw, here, line_offset=number - 1, column_offset=column - 1)
+                )
+    if not stack[0][1]:
+        raise _NotSimple  # no member at all: YAML reads an empty document as null
+    out.append("null" if pending is not None else "")
+    out.append("}" * len(stack))
+    return "".join(out)
 
 
-def _key(raw: str) -> str | None:
-    if not raw.startswith('"'):
-        return None if raw.lower() in _JSON_LITERALS else raw
+def _key(raw: str) -> str:
+    if raw[0] != '"':
+        if raw.lower() in _RESERVED:
+            raise _NotSimple
+        return raw
     try:
         key = json.loads(raw)
     except ValueError:
-        return None
-    return key if isinstance(key, str) else None
+        raise _NotSimple from None
+    if not isinstance(key, str):
+        raise _NotSimple
+    return key
 
 
-def _json_scalar(raw: str) -> tuple[bool, Any]:
-    """(True, value) when ``raw`` is JSON that YAML reads the same way, else (False, None)."""
-    if raw in _JSON_LITERALS:
-        return True, _JSON_LITERALS[raw]
-    if _INTEGER.fullmatch(raw):
-        return True, int(raw)
-    if raw[0] not in '"[{':
-        return False, None
-    try:
-        return True, json.loads(raw)
-    except ValueError:
-        return False, None
-
-
-def load_payload_text(text: str) -> tuple[Any, Positions | None]:
-    """Load rendered template output: the fast path when it applies, else the full loader.
-
-    Returns the value and, when the fast path produced them, the positions.
-    """
-    head = text.lstrip()
-    if head.startswith("{"):
+def _value(raw: str) -> str:
+    """``raw`` as one JSON value, or raise: each value must stand alone, not just in context."""
+    if _JSON_SCALAR.fullmatch(raw):
+        return raw
+    if raw[0] in "[{":
         try:
-            return json.loads(text), None
+            json.loads(raw)
+        except ValueError:
+            raise _NotSimple from None
+        return raw
+    if _PLAIN.fullmatch(raw) and raw.lower() not in _RESERVED:
+        return f'"{raw}"'
+    if _SINGLE_QUOTED.fullmatch(raw):
+        return json.dumps(raw[1:-1].replace("''", "'"))
+    raise _NotSimple
+
+
+def load_simple_yaml(text: str) -> Any:
+    """The fast path's value for ``text``; raise :class:`_NotSimple` when it does not apply."""
+    try:
+        return json.loads(_scan(text))
+    except ValueError:
+        raise _NotSimple from None
+
+
+def load_payload_text(text: str) -> Any:
+    """Load rendered template output: JSON, the fast path, or the full YAML loader."""
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
         except ValueError:
             pass
-    simple = parse_simple_yaml(text)
-    if simple is not None:
-        return simple
-    return load_yaml(text), None
+    return load_yaml(text)
 
 
 # --- positions on demand -------------------------------------------------------------------
@@ -190,11 +223,16 @@ _RT = YAML(typ="rt")
 
 def yaml_positions(text: str) -> Positions:
     """Positions of every member and item of a YAML document (empty if it does not parse)."""
+    positions: Positions = {}
+    try:
+        _scan(text, positions)
+        return positions
+    except _NotSimple:
+        positions.clear()
     try:
         node = _RT.load(text)
     except YAMLError:
         return {}
-    positions: Positions = {}
     _walk_rt(node, "", positions)
     return positions
 

@@ -6,16 +6,26 @@ This is the library's front door; the CLI is a thin layer over :class:`Project`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from calltmpl import codes, parsing
 from calltmpl.config import CONFIG_NAME, Settings
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.lint import LintOptions, Subject, lint_subjects, payload_subject, rendered_subject
-from calltmpl.queues import discover, glob_root, load_queue, matches_queue_glob, shown_path
+from calltmpl.lint import (
+    LintOptions,
+    Subject,
+    lint_subject,
+    lint_subjects,
+    payload_subject,
+    rendered_subject,
+)
+from calltmpl.queues import discover, load_queue, matches_queue_glob, shown_path
 from calltmpl.render import Rendered, Renderer
 
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
@@ -131,25 +141,81 @@ class Project:
     # --- lint --------------------------------------------------------------------------
 
     def lint(self, selection: Selection, options: LintOptions) -> LintReport:
-        problems: list[Diagnostic] = []
+        queues = [path for path, _root in selection.queues]
+        problems = [
+            d for found in parallel_map(_lint_queue, (self, options), queues) for d in found
+        ]
         subjects: list[Subject] = []
-        checked: list[str] = []
-        for path, _root in selection.queues:
-            checked.append(shown_path(path))
-            result = self.render(path)
-            if isinstance(result, Diagnostic):
-                problems.append(result)
-            else:
-                subjects.append(rendered_subject(result, self.renderer))
         for path in selection.payloads:
-            checked.append(shown_path(path))
             loaded = load_payload(path)
             if isinstance(loaded, Diagnostic):
                 problems.append(loaded)
             else:
                 subjects.append(loaded)
         problems.extend(lint_subjects(subjects, options))
+        checked = [shown_path(p) for p in (*queues, *selection.payloads)]
         return LintReport(tuple(problems), tuple(checked))
+
+    def render_documents(self, paths: Sequence[Path]) -> list[str | Diagnostic]:
+        """The payload documents of many queue files, in parallel when there are enough."""
+        return parallel_map(_render_document, self, list(paths))
+
+
+def _lint_queue(state: tuple[Project, LintOptions], path: Path) -> list[Diagnostic]:
+    project, options = state
+    result = project.render(path)
+    if isinstance(result, Diagnostic):
+        return [result]
+    return list(lint_subject(rendered_subject(result, project.renderer), options))
+
+
+def _render_document(project: Project, path: Path) -> str | Diagnostic:
+    result = project.render(path)
+    return result if isinstance(result, Diagnostic) else payload_document(result.target)
+
+
+# --- parallel work -------------------------------------------------------------------------
+
+PARALLEL_FROM = 48
+"""Below this many queues, starting worker processes costs more than it saves."""
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+_STATE: Any = None
+
+
+def parallel_map(function: Callable[[S, T], R], state: S, items: list[T]) -> list[R]:
+    """``[function(state, item) for item in items]``, spread over the CPUs when worth it.
+
+    Workers are forked, so they inherit ``state`` (a loaded project, compiled templates)
+    instead of rebuilding it; where forking is unavailable or unsafe, the work runs here.
+    """
+    workers = _worker_count(len(items))
+    if workers < 2:
+        return [function(state, item) for item in items]
+    global _STATE
+    _STATE = (function, state)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            chunk = max(1, len(items) // (workers * 8))
+            return pool.map(_run, items, chunksize=chunk)
+    finally:
+        _STATE = None
+
+
+def _run(item: Any) -> Any:
+    function, state = _STATE
+    return function(state, item)
+
+
+def _worker_count(items: int) -> int:
+    if items < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if threading.active_count() > 1:  # forking a threaded process can deadlock
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cpus or 1, 8)
 
 
 def payload_document(target: dict[str, Any]) -> str:
@@ -203,7 +269,3 @@ def _looks_like_payload(path: Path) -> bool:
         return unwrap(json.loads(path.read_text(encoding="utf-8"))) is not None
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-
-
-def glob_roots(patterns: Iterable[str]) -> list[str]:
-    return [glob_root(p) for p in patterns]

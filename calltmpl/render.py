@@ -8,19 +8,20 @@ loader that never reads outside the template search path. Every failure becomes 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.loaders import split_template_path
 from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from calltmpl import codes, parsing
@@ -83,13 +84,10 @@ class Rendered:
     queue: QueueFile
     text: str
     target: dict[str, Any]
-    known_positions: parsing.Positions | None = field(default=None, repr=False)
 
     @cached_property
     def positions(self) -> parsing.Positions:
         """Where each member stands in the rendered text (computed on first use)."""
-        if self.known_positions is not None:
-            return self.known_positions
         if self.text.lstrip().startswith("{"):
             return parsing.json_positions(self.text)
         return parsing.yaml_positions(self.text)
@@ -113,7 +111,7 @@ class Renderer:
         except Exception as exc:  # every template failure becomes a diagnostic
             return self._failure(exc, queue)
         try:
-            value, positions = parsing.load_payload_text(text)
+            value = parsing.load_payload_text(text)
         except parsing.ParseError as exc:
             file, line = self.origin(queue, exc.line)
             return codes.OUTPUT_SYNTAX.at(
@@ -134,7 +132,7 @@ class Renderer:
                 f"the template rendered {kind}; expected a mapping with name "
                 f"and configuration (rendering {queue.shown})",
             )
-        return Rendered(queue, text, value, positions)
+        return Rendered(queue, text, value)
 
     def _failure(self, exc: Exception, queue: QueueFile) -> Diagnostic:
         rendering = f"(rendering {queue.shown})"
@@ -234,7 +232,7 @@ class Renderer:
 
 
 def _environment(loader: jinja2.BaseLoader, kind: str = "plain") -> jinja2.Environment:
-    return ImmutableSandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -242,6 +240,19 @@ def _environment(loader: jinja2.BaseLoader, kind: str = "plain") -> jinja2.Envir
         cache_size=-1,
         bytecode_cache=_bytecode_cache(kind),
     )
+    env.policies["json.dumps_function"] = _dumps
+    return env
+
+
+_SORTED_ENCODER = json.JSONEncoder(sort_keys=True)
+
+
+def _dumps(value: Any, **options: Any) -> str:
+    """``json.dumps`` for ``tojson``, byte for byte; the usual options use one prebuilt
+    encoder instead of building one per call (``tojson`` runs for every member)."""
+    if options == {"sort_keys": True}:
+        return _SORTED_ENCODER.encode(value)
+    return json.dumps(value, **options)
 
 
 def _bytecode_cache(kind: str) -> jinja2.BytecodeCache | None:

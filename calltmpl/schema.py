@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,9 +48,162 @@ def _validator() -> Draft202012Validator:
 
 
 def check(target: Mapping[str, Any]) -> Iterator[SchemaFinding]:
-    """Schema findings for one call target; pointers are relative to the call target."""
-    for error in _validator().iter_errors({"data": target}):
+    """Schema findings for one call target; pointers are relative to the call target.
+
+    Most targets are valid, so a compiled yes/no check runs first; jsonschema, which is
+    slower by an order of magnitude, explains only the targets that fail it.
+    """
+    document = {"data": target}
+    quick = _quick_check()
+    if quick is not None and quick(document):
+        return
+    for error in _validator().iter_errors(document):
         yield from _findings(error)
+
+
+Check = Callable[[Any], bool]
+_ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description", "default", "examples"}
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
+}
+
+
+class _Unsupported(Exception):
+    """The schema uses a keyword the quick check does not compile; jsonschema does it all."""
+
+
+@cache
+def _quick_check() -> Check | None:
+    try:
+        return _compile(schema(), schema())
+    except _Unsupported:
+        return None
+
+
+def _compile(node: Any, root: dict[str, Any]) -> Check:
+    """A function telling whether an instance is valid against ``node``.
+
+    Only the keywords our schema uses are compiled, each with jsonschema's meaning (booleans
+    are not numbers, 1.0 is an integer); any other keyword makes the quick check step aside.
+    tests/test_schema_quick.py holds it to jsonschema's verdict.
+    """
+    if not isinstance(node, dict):
+        raise _Unsupported(repr(node))
+    unknown = set(node) - _ANNOTATIONS - set(_KEYWORDS)
+    if unknown:
+        raise _Unsupported(", ".join(sorted(unknown)))
+    checks = [_KEYWORDS[k](node, root) for k in node if k in _KEYWORDS]
+    checks = [c for c in checks if c is not None]
+    return lambda value: all(c(value) for c in checks)
+
+
+def _ref(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    ref = node["$ref"]
+    if not ref.startswith("#/"):
+        raise _Unsupported(ref)
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    return _Deferred(target, root)
+
+
+class _Deferred:
+    """A referenced schema compiled on first use, so that recursive references terminate."""
+
+    def __init__(self, node: Any, root: dict[str, Any]):
+        self.node, self.root = node, root
+        self.compiled: Check | None = None
+
+    def __call__(self, value: Any) -> bool:
+        if self.compiled is None:
+            self.compiled = _compile(self.node, self.root)
+        return self.compiled(value)
+
+
+def _type(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    names = node["type"] if isinstance(node["type"], list) else [node["type"]]
+    tests = [_TYPES[n] for n in names]
+    return lambda v: any(t(v) for t in tests)
+
+
+def _properties(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    props = {k: _compile(v, root) for k, v in node["properties"].items()}
+    return lambda v: (
+        not isinstance(v, dict) or all(props[k](item) for k, item in v.items() if k in props)
+    )
+
+
+def _additional(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    known = set(node.get("properties", {}))
+    extra = node["additionalProperties"]
+    if extra is False:
+        return lambda v: not isinstance(v, dict) or known.issuperset(v)
+    if extra is True:
+        return lambda v: True
+    sub = _compile(extra, root)
+    return lambda v: (
+        not isinstance(v, dict) or all(sub(item) for k, item in v.items() if k not in known)
+    )
+
+
+def _required(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    names = node["required"]
+    return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+
+
+def _enum(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    values = node["enum"]
+    if not all(isinstance(e, str) for e in values):
+        raise _Unsupported("enum of non-strings")
+    allowed = frozenset(values)
+    return lambda v: isinstance(v, str) and v in allowed
+
+
+def _bound(keyword: str, passes: Callable[[Any, Any], bool]) -> Callable[..., Check]:
+    def compile_bound(node: dict[str, Any], root: dict[str, Any]) -> Check:
+        limit = node[keyword]
+        return lambda v: not _TYPES["number"](v) or passes(v, limit)
+
+    return compile_bound
+
+
+def _max_items(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    limit = node["maxItems"]
+    return lambda v: not isinstance(v, list) or len(v) <= limit
+
+
+def _max_length(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    limit = node["maxLength"]
+    return lambda v: not isinstance(v, str) or len(v) <= limit
+
+
+def _items(node: dict[str, Any], root: dict[str, Any]) -> Check:
+    sub = _compile(node["items"], root)
+    return lambda v: not isinstance(v, list) or all(sub(item) for item in v)
+
+
+_KEYWORDS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Check]] = {
+    "$ref": _ref,
+    "type": _type,
+    "properties": _properties,
+    "additionalProperties": _additional,
+    "required": _required,
+    "enum": _enum,
+    "minimum": _bound("minimum", lambda v, limit: v >= limit),
+    "maximum": _bound("maximum", lambda v, limit: v <= limit),
+    "maxItems": _max_items,
+    "maxLength": _max_length,
+    "items": _items,
+}
 
 
 def _findings(error: ValidationError) -> Iterator[SchemaFinding]:
