@@ -44,6 +44,9 @@ PAYLOAD_SYNTAX = Code("CT004", "payload-json-syntax", E, "A payload file is not 
 PAYLOAD_SHAPE = Code(
     "CT005", "payload-shape", E, "A payload file holds no call target in a known envelope."
 )
+UNUSED_VARIABLE = Code(
+    "CT006", "unused-variable", W, "A queue variable no template reads, most likely a typo."
+)
 
 TEMPLATE_NOT_FOUND = Code(
     "CT101", "template-not-found", E, "The template, or one it extends or includes, is missing."
@@ -72,6 +75,7 @@ ALL: tuple[Code, ...] = (
     QUEUE_TEMPLATE,
     PAYLOAD_SYNTAX,
     PAYLOAD_SHAPE,
+    UNUSED_VARIABLE,
     TEMPLATE_NOT_FOUND,
     TEMPLATE_SYNTAX,
     UNDEFINED_VARIABLE,

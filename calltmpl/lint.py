@@ -7,6 +7,7 @@ member (the rule says more), and turns findings into diagnostics.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 from calltmpl import codes, parsing, schema
 from calltmpl.diagnostics import Diagnostic, Severity
+from calltmpl.queues import QueueFile
 from calltmpl.render import Rendered, Renderer, shown_template
 from calltmpl.rules import REGISTRY, Rule
 
@@ -116,7 +118,8 @@ def rendered_subject(rendered: Rendered, renderer: Renderer) -> Subject:
 
     def locate(pointer: str) -> Location:
         output_line, _column = nearest(rendered.positions, pointer)
-        template, line = renderer.origin(queue, output_line)
+        member = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        template, line = renderer.origin(queue, output_line, member)
         source = renderer.source_line(template, line)
         used = {n for expr in _EXPRESSION.findall(source) for n in _NAME.findall(expr)}
         used &= set(queue.variables) - {"queue"}
@@ -128,3 +131,26 @@ def rendered_subject(rendered: Rendered, renderer: Renderer) -> Subject:
         return shown_template(template), line, source.find("{{") + 1 or 1
 
     return Subject(queue.shown, rendered.target, locate)
+
+
+def unused_variables(queue: QueueFile, renderer: Renderer) -> Iterator[Diagnostic]:
+    """Queue variables that no template of the queue reads: a typo here silently leaves
+    the template's default in place, so it is worth a warning with the likely name."""
+    read = renderer.variables(queue.template)
+    if read is None:
+        return
+    unused = [name for name in queue.variables if name not in read and name != "queue"]
+    if not unused:
+        return
+    keys = parsing.yaml_key_positions(queue.text)
+    for name in unused:
+        line, column = keys.get(parsing.pointer_join("", name), (1, 1))
+        guess = difflib.get_close_matches(name, sorted(read), n=1, cutoff=0.75)
+        hint = f"did you mean {guess[0]}?" if guess else "remove it, or use it in a template"
+        yield codes.UNUSED_VARIABLE.at(
+            queue.shown,
+            line,
+            column,
+            f"variable {name} is not read by {queue.template} or the templates it uses",
+            hint=hint,
+        )

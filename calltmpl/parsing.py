@@ -88,9 +88,10 @@ _SINGLE_QUOTED = re.compile(r"'(?:[^'\x00-\x1f\x7f]|'')*'")
 _RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 
 
-# Characters a YAML stream may not hold at all (YAML 1.2, 5.1); the full loader reports them.
-_NON_PRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+# Characters a YAML stream may not hold (YAML 1.2, 5.1), and NEL, LS and PS, which YAML reads
+# as line breaks: texts with any of them go to the full loader.
+_UNSAFE_CHARACTERS = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 
 
@@ -111,7 +112,7 @@ def _scan(text: str, positions: Positions | None = None) -> str:
     U+FFFF, are read as JSON reads them, where ruamel.yaml refuses them. With ``positions``,
     records where each member's value starts.
     """
-    if "\t" in text or "\r" in text or _NON_PRINTABLE.search(text):
+    if "\t" in text or "\r" in text or _UNSAFE_CHARACTERS.search(text):
         raise _NotSimple
     out = ["{"]
     stack: list[tuple[int, set[str], str]] = [(0, set(), "")]  # open mappings

@@ -24,6 +24,7 @@ from calltmpl.lint import (
     lint_subjects,
     payload_subject,
     rendered_subject,
+    unused_variables,
 )
 from calltmpl.queues import discover, load_queue, matches_queue_glob, shown_path
 from calltmpl.render import Rendered, Renderer
@@ -166,7 +167,9 @@ def _lint_queue(state: tuple[Project, LintOptions], path: Path) -> list[Diagnost
     result = project.render(path)
     if isinstance(result, Diagnostic):
         return [result]
-    return list(lint_subject(rendered_subject(result, project.renderer), options))
+    found = list(unused_variables(result.queue, project.renderer))
+    found.extend(lint_subject(rendered_subject(result, project.renderer), options))
+    return found
 
 
 def _render_document(project: Project, path: Path) -> str | Diagnostic:

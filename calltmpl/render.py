@@ -8,11 +8,15 @@ loader that never reads outside the template search path. Every failure becomes 
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import functools
+import hashlib
 import json
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -101,7 +105,7 @@ class Renderer:
         self.loader = ConfinedLoader(self.search_path)
         self.env = _environment(self.loader)
         self._origins: _Origins | None = None
-        self._closures: dict[str, frozenset[str] | None] = {}
+        self._analyses: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
         self._sources: dict[str, list[str]] = {}
 
     def render(self, queue: QueueFile) -> Rendered | Diagnostic:
@@ -144,14 +148,16 @@ class Renderer:
         file, line = self._frame(exc, queue)
         if isinstance(exc, jinja2.UndefinedError):
             name = _undefined_name(exc)
-            hint = (
-                (
+            close = difflib.get_close_matches(name, list(queue.variables), n=1, cutoff=0.75)
+            if close:
+                hint = f"{queue.shown} sets {close[0]}: did you mean {name}?"
+            elif name:
+                hint = (
                     f"set `{name}:` in {queue.shown}, or give it a default in the template "
                     f"(`{{{{ {name} | default(...) }}}}`)"
                 )
-                if name
-                else ""
-            )
+            else:
+                hint = ""
             return codes.UNDEFINED_VARIABLE.at(
                 file, line, 0, f"{exc.message} {rendering}", hint=hint
             )
@@ -184,12 +190,22 @@ class Renderer:
                 found = (shown_template(frame.filename), frame.lineno or 0)
         return found
 
-    def origin(self, queue: QueueFile, output_line: int) -> tuple[str, int]:
+    def origin(self, queue: QueueFile, output_line: int, member: str = "") -> tuple[str, int]:
         """The template file (its full path) and line that wrote ``output_line`` of a queue's
-        output; the queue's own template, line 1, when no line can be traced."""
+        output: of several candidates, the one whose source names ``member``, else the
+        innermost; the queue's own template, line 1, when no line can be traced."""
         if self._origins is None:
             self._origins = _Origins(self.search_path)
-        return self._origins.locate(queue, output_line)
+        candidates = self._origins.markers(queue, output_line)
+        for file, line in candidates:
+            if member and f"{member}:" in self.source_line(file, line):
+                return file, line
+        if candidates:
+            return candidates[0]
+        try:
+            return str(self.loader.find(queue.template)), 1
+        except jinja2.TemplateNotFound:
+            return str(queue.path), 1
 
     def source_line(self, filename: str, line: int) -> str:
         """Line ``line`` (1-based) of a template file, "" when there is none."""
@@ -206,29 +222,61 @@ class Renderer:
 
         None when a reference is computed at render time, so the set cannot be known.
         """
-        if name not in self._closures:
-            self._closures[name] = self._compute_closure(name)
-        return self._closures[name]
+        return self._analyse(name)[0]
 
-    def _compute_closure(self, name: str) -> frozenset[str] | None:
-        loader = self.loader
-        seen: dict[str, str] = {}
+    def variables(self, name: str) -> frozenset[str] | None:
+        """Every variable ``name`` and the templates it reaches may read (None: unknowable)."""
+        return self._analyse(name)[1]
+
+    def _analyse(self, name: str) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        if name not in self._analyses:
+            self._analyses[name] = self._walk(name)
+        return self._analyses[name]
+
+    def _walk(self, name: str) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        files: dict[str, str] = {}
+        variables: set[str] = set()
         todo = [name]
         while todo:
             current = todo.pop()
-            if current in seen:
+            if current in files:
                 continue
             try:
-                source, filename, _ = loader.get_source(self.env, current)
-                references = list(meta.find_referenced_templates(self.env.parse(source)))
+                source, filename, _ = self.loader.get_source(self.env, current)
+                references, read = self._facts(source)
             except (jinja2.TemplateError, OSError, UnicodeDecodeError):
-                seen[current] = ""
+                files[current] = ""
                 continue
-            seen[current] = filename
+            files[current] = filename
+            variables.update(read)
             if None in references:
-                return None
+                return None, None
             todo.extend(r for r in references if r is not None)
-        return frozenset(f for f in seen.values() if f)
+        return frozenset(f for f in files.values() if f), frozenset(variables)
+
+    def _facts(self, source: str) -> tuple[list[str | None], list[str]]:
+        """The templates a source references and the variables it reads.
+
+        Parsing costs more than loading a compiled template, so the facts are kept in the
+        cache folder too, as JSON keyed by the source's hash.
+        """
+        folder = _cache_folder("facts")
+        entry = None
+        if folder is not None:
+            digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+            entry = Path(folder) / f"{digest}.json"
+            try:
+                cached = json.loads(entry.read_text(encoding="utf-8"))
+                return list(cached["references"]), list(cached["variables"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+        tree = self.env.parse(source)
+        references = list(meta.find_referenced_templates(tree))
+        variables = sorted(meta.find_undeclared_variables(tree))
+        if entry is not None:
+            with contextlib.suppress(OSError):
+                entry.write_text(json.dumps({"references": references, "variables": variables}))
+        return references, variables
 
 
 def _environment(loader: jinja2.BaseLoader, kind: str = "plain") -> jinja2.Environment:
@@ -244,7 +292,14 @@ def _environment(loader: jinja2.BaseLoader, kind: str = "plain") -> jinja2.Envir
     return env
 
 
-_SORTED_ENCODER = json.JSONEncoder(sort_keys=True)
+def _undefined(value: Any) -> Any:
+    """Let ``{{ missing | tojson }}`` fail as an undefined variable, not as a JSON error."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_SORTED_ENCODER = json.JSONEncoder(sort_keys=True, default=_undefined)
 
 
 def _dumps(value: Any, **options: Any) -> str:
@@ -252,17 +307,27 @@ def _dumps(value: Any, **options: Any) -> str:
     encoder instead of building one per call (``tojson`` runs for every member)."""
     if options == {"sort_keys": True}:
         return _SORTED_ENCODER.encode(value)
-    return json.dumps(value, **options)
+    return json.dumps(value, default=_undefined, **options)
 
 
 def _bytecode_cache(kind: str) -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs: compiling is most of a one-file lint's time.
 
-    The folder is ``$CALLTMPL_CACHE_DIR``, else ``$XDG_CACHE_HOME/calltmpl`` or
-    ``~/.cache/calltmpl``. Compiled code is executable, so the folder must be the user's
-    own and closed to others; otherwise nothing is cached. Entries are keyed by file and
-    checked against the source, so an edited template is compiled afresh; ``kind`` keeps
-    the marked sources of :class:`_Origins` apart from the plain ones.
+    Entries are keyed by file and checked against the source, so an edited template is
+    compiled afresh; ``kind`` keeps the marked sources of :class:`_Origins` apart from the
+    plain ones.
+    """
+    folder = _cache_folder(kind)
+    return jinja2.FileSystemBytecodeCache(folder) if folder is not None else None
+
+
+@functools.cache
+def _cache_folder(kind: str) -> str | None:
+    """``$CALLTMPL_CACHE_DIR``, else ``$XDG_CACHE_HOME/calltmpl`` or ``~/.cache/calltmpl``,
+    with a subfolder per Jinja version and ``kind``.
+
+    Compiled code is executable, so the folder must be the user's own and closed to others;
+    otherwise nothing is cached.
     """
     folder = os.environ.get("CALLTMPL_CACHE_DIR")
     if not folder:
@@ -277,7 +342,7 @@ def _bytecode_cache(kind: str) -> jinja2.BytecodeCache | None:
         return None
     if any(i.st_uid != os.getuid() or i.st_mode & 0o077 for i in (info, parent)):
         return None
-    return jinja2.FileSystemBytecodeCache(folder)
+    return folder
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str:
@@ -303,7 +368,7 @@ _FROM_DIGITS = str.maketrans(_DIGITS, "0123456789")
 class _Origins:
     def __init__(self, search_path: Sequence[Path]):
         self.files: list[str] = []
-        self._last: tuple[Path, list[tuple[str, int] | None]] | None = None
+        self._last: tuple[Path, list[list[tuple[str, int]]]] | None = None
         self.loader = ConfinedLoader(search_path, mark=self._mark)
         self.env = _environment(self.loader, "marked")
 
@@ -319,31 +384,29 @@ class _Origins:
             for number, text in enumerate(lines, start=1)
         )
 
-    def lines(self, queue: QueueFile) -> Iterator[tuple[str, int] | None]:
-        """For each output line, the (template, line) of the marker that ends it."""
+    def lines(self, queue: QueueFile) -> list[list[tuple[str, int]]]:
+        """For each output line, the (template file, line) of every marker left on it.
+
+        Most lines carry one marker. More than one remain where a template's final newline
+        was dropped (an included template's, or a macro's): then the first is the innermost.
+        """
         try:
             marked = self.env.get_template(queue.template).render(queue.variables)
         except Exception:  # the plain render succeeded; this one only adds whitespace
-            return
-        for text in marked.split("\n"):
-            found = _MARKER.findall(text)
-            if found:
-                index, line = found[-1]
-                yield (
-                    self.files[int(index.translate(_FROM_DIGITS))],
-                    int(line.translate(_FROM_DIGITS)),
-                )
-            else:
-                yield None
+            return []
+        return [
+            [
+                (self.files[int(index.translate(_FROM_DIGITS))], int(line.translate(_FROM_DIGITS)))
+                for index, line in _MARKER.findall(text)
+            ]
+            for text in marked.split("\n")
+        ]
 
-    def locate(self, queue: QueueFile, output_line: int) -> tuple[str, int]:
+    def markers(self, queue: QueueFile, output_line: int) -> list[tuple[str, int]]:
+        """The markers of ``output_line``, or of the first line after it that has any."""
         if self._last is None or self._last[0] != queue.path:
-            self._last = (queue.path, list(self.lines(queue)))
-        origins = self._last[1]
-        for candidate in origins[output_line - 1 :] if output_line >= 1 else []:
-            if candidate is not None:
-                return candidate
-        try:
-            return str(self.loader.find(queue.template)), 1
-        except jinja2.TemplateNotFound:
-            return str(queue.path), 1
+            self._last = (queue.path, self.lines(queue))
+        for found in self._last[1][max(output_line, 1) - 1 :]:
+            if found:
+                return found
+        return []

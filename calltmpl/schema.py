@@ -57,8 +57,13 @@ def check(target: Mapping[str, Any]) -> Iterator[SchemaFinding]:
     quick = _quick_check()
     if quick is not None and quick(document):
         return
+    seen: set[SchemaFinding] = set()
     for error in _validator().iter_errors(document):
-        yield from _findings(error)
+        for finding in _findings(error):
+            # jsonschema reports `required` once per missing member, each with the whole list
+            if finding not in seen:
+                seen.add(finding)
+                yield finding
 
 
 Check = Callable[[Any], bool]
