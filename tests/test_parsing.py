@@ -90,15 +90,31 @@ def test_yaml_errors_carry_their_position() -> None:
 
 KEYS = st.sampled_from(["name", "a", "b_c", "minCallbackNumberLength", "x-y", "queue"])
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
-    st.sampled_from(["America/Chicago", "Billing General", "yes", "No", "on", "1e3", "a: b",
-                     "x # y", "sip:a@b.example", "- item", "+13125550142", "null", "~"]),
+    st.sampled_from(
+        [
+            "America/Chicago",
+            "Billing General",
+            "yes",
+            "No",
+            "on",
+            "1e3",
+            "a: b",
+            "x # y",
+            "sip:a@b.example",
+            "- item",
+            "+13125550142",
+            "null",
+            "~",
+        ]
+    ),
 )
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(KEYS, inner, max_size=3)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=3)),
     max_leaves=6,
 )
 

@@ -28,18 +28,37 @@ def _pointers(value: Any, base: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-DNIS_ENTRY = {"key": {"type": "Diversion", "header": "", "value": "+13125550150"},
-              "callbackAgentDestination": "+13125550151", "callbackCallerId": "1"}
+DNIS_ENTRY = {
+    "key": {"type": "Diversion", "header": "", "value": "+13125550150"},
+    "callbackAgentDestination": "+13125550151",
+    "callbackCallerId": "1",
+}
 BASE = copy.deepcopy(GOOD)
 BASE["configuration"]["dynamicDnisMapping"] = [DNIS_ENTRY]
 POINTERS = _pointers(BASE)[1:]
 
 ODD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 200), st.sampled_from([1.0, 2.5, -0.5, 1e3]),
-    st.sampled_from(["", "PSTN", "SIP", "range", "exact", "agent", "customer", "Voice", "Text",
-                     "x" * 501, "x" * 500]),
-    st.lists(st.integers(0, 2), max_size=2), st.dictionaries(st.sampled_from(["a", "text"]),
-                                                               st.integers(0, 1), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 200),
+    st.sampled_from([1.0, 2.5, -0.5, 1e3]),
+    st.sampled_from(
+        [
+            "",
+            "PSTN",
+            "SIP",
+            "range",
+            "exact",
+            "agent",
+            "customer",
+            "Voice",
+            "Text",
+            "x" * 501,
+            "x" * 500,
+        ]
+    ),
+    st.lists(st.integers(0, 2), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "text"]), st.integers(0, 1), max_size=2),
     st.just([DNIS_ENTRY] * 51),
 )
 
@@ -58,8 +77,7 @@ def _set(target: Any, path: tuple[Any, ...], value: Any) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(changes=st.lists(st.tuples(st.sampled_from(POINTERS), ODD_VALUES), min_size=1,
-                        max_size=3))
+@given(changes=st.lists(st.tuples(st.sampled_from(POINTERS), ODD_VALUES), min_size=1, max_size=3))
 def test_quick_check_agrees_with_jsonschema_on_changed_members(changes: list[Any]) -> None:
     target = copy.deepcopy(BASE)
     for path, value in changes:
