@@ -13,6 +13,9 @@ A case file holds:
   or a piece of the error output;
 * ``written``: files (path -> exact text, or null for "must not exist") after the run.
 
+The word ``SEED`` in ``run`` and ``diagnostics`` stands for the API documentation's example
+body, then copied to the temporary folder as ``seed.json``.
+
 Adding a case needs no code.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from ruamel.yaml import YAML
 from calltmpl.cli import main
 from tests.conftest import write_tree
 
+SEED = Path(__file__).parent / "fixtures" / "seed-example-payload.json"
 CASES = sorted((Path(__file__).parent / "cases").rglob("*.yaml"))
 
 
@@ -41,11 +46,13 @@ def _load(path: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("case_file", CASES, ids=lambda p: p.stem)
 def test_cli_case(case_file: Path, in_tmp: Path) -> None:
     case = _load(case_file)
-    write_tree(in_tmp, case.get("files", {}))
+    write_tree(in_tmp, case.get("files") or {})
+    if "SEED" in case["run"]:
+        shutil.copy(SEED, in_tmp / "seed.json")
     for link, target in case.get("links", {}).items():
         (in_tmp / link).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, in_tmp / link)
-    args = [str(a) for a in case["run"]]
+    args = ["seed.json" if a == "SEED" else str(a) for a in case["run"]]
     if args[0] == "lint" and "stdout" not in case and "--format" not in args:
         args += ["--format", "json"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
@@ -54,7 +61,8 @@ def test_cli_case(case_file: Path, in_tmp: Path) -> None:
     if "diagnostics" in case:
         found = json.loads(result.stdout)["diagnostics"]
         actual = sorted([d["code"], d["file"], d["line"], d["column"], d["pointer"]] for d in found)
-        assert actual == sorted(case["diagnostics"]), context
+        expected = [["seed.json" if v == "SEED" else v for v in d] for d in case["diagnostics"]]
+        assert actual == sorted(expected), context
     if "stdout" in case:
         assert result.stdout == case["stdout"], context
     if "stderr_contains" in case:
