@@ -78,7 +78,7 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
     if not isinstance(data, Mapping):
         raise ConfigError(shown, 1, 1, "expected a mapping of settings at the top level")
     root = config_file.resolve().parent
-    known = {"templates", "queues", "output", "lint", "api"}
+    known = {"templates", "queues", "output"}
     for key in data:
         if key not in known:
             raise fail(
@@ -91,9 +91,6 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
     output = data.get("output", DEFAULT_OUTPUT)
     if not isinstance(output, str) or not output.strip():
         raise fail("output", f"output must be a folder name, got {output!r}")
-    for key in ("lint", "api"):
-        if key in data and not isinstance(data[key], Mapping):
-            raise fail(key, f"{key} must be a mapping")
     return Settings(
         root=root,
         config_file=config_file.resolve(),

@@ -66,7 +66,7 @@ def lint_subject(subject: Subject, options: LintOptions) -> Iterator[Diagnostic]
         file, line, column = subject.locate(found.pointer)
         yield Diagnostic(
             code.code,
-            found.message,
+            f"{found.message} [{found.keyword}]",
             options.severities.get(code.code, severity),
             file,
             line,
