@@ -6,6 +6,11 @@ Exit codes, for every command: 0 nothing at error severity; 1 at least one error
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import importlib.metadata
+import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,13 +18,14 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from calltmpl import catalog, policy
 from calltmpl import config as config_module
 from calltmpl.config import CONFIG_NAME, ConfigError, Settings
 from calltmpl.diagnostics import Diagnostic, Severity
-from calltmpl.lint import LintOptions
-from calltmpl.project import Project, UsageError, payload_document
+from calltmpl.project import Project, UsageError, payload_document, read_shown
 from calltmpl.queues import shown_path
-from calltmpl.reporters import REPORTERS
+from calltmpl.reporters import REPORTERS, Context
+from calltmpl.suppress import Suppression
 
 OK, FINDINGS, USAGE = 0, 1, 2
 
@@ -96,7 +102,7 @@ def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path 
                 raise UsageError("give one QUEUE_FILE to print, or --out DIR to write many")
             result = project.render(paths[0])
             if isinstance(result, Diagnostic):
-                _report([result], "text", [str(paths[0])])
+                _print("text", [result], [shown_path(paths[0])])
                 sys.exit(FINDINGS)
             click.echo(payload_document(result.target), nl=False)
             sys.exit(OK)
@@ -113,7 +119,7 @@ def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path 
         else:
             expected[project.output_path(path, root, target_dir)] = document
     if failures:
-        _report(failures, "text", [shown_path(p) for p, _ in selection.queues])
+        _print("text", failures, [shown_path(p) for p, _ in selection.queues])
         sys.exit(FINDINGS)
     if check:
         sys.exit(_check_outputs(expected, target_dir, complete=not paths))
@@ -150,16 +156,33 @@ def _check_outputs(expected: dict[Path, str], folder: Path, complete: bool) -> i
     return OK
 
 
+def _selectors(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
 @main.command()
 @_PATHS
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(sorted(REPORTERS)),
+    type=click.Choice(list(REPORTERS)),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format: text for people; json, github, sarif or junit for tools.",
 )
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="CODES",
+    help="Check only these codes, prefixes or names (comma-separated; replaces lint.select).",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="CODES",
+    help="Do not report these codes, prefixes or names (comma-separated; adds to lint.ignore).",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the run (exit 1) too.")
 @click.option(
     "--ignore-unmatched",
     is_flag=True,
@@ -168,21 +191,125 @@ def _check_outputs(expected: dict[Path, str], folder: Path, complete: bool) -> i
 )
 @_config_option
 def lint(
-    paths: tuple[Path, ...], output_format: str, ignore_unmatched: bool, config: Path | None
+    paths: tuple[Path, ...],
+    output_format: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    strict: bool,
+    ignore_unmatched: bool,
+    config: Path | None,
 ) -> None:
     """Check call targets: queue files (rendered), templates (every queue built from them),
     payload .json files, calltmpl.yaml (everything) or folders; no PATH means every queue."""
     settings = _settings(config, paths)
+    layered = dataclasses.replace(
+        settings.lint,
+        select=_selectors(select) or settings.lint.select,
+        ignore=settings.lint.ignore + _selectors(ignore),
+        strict=strict or settings.lint.strict,
+    )
+    try:
+        options = policy.resolve(layered, settings.root)
+    except policy.SelectorError as exc:
+        _fail(str(exc))
     project = Project(settings)
     try:
         selection = project.select(list(paths), ignore_unmatched=ignore_unmatched)
-        report = project.lint(selection, LintOptions())
+        report = project.lint(selection, options)
     except UsageError as exc:
         _fail(str(exc))
-    _report(list(report.diagnostics), output_format, list(report.checked))
-    errors = any(d.severity >= Severity.ERROR for d in report.diagnostics)
-    sys.exit(FINDINGS if errors else OK)
+    _print(
+        output_format,
+        report.diagnostics,
+        report.checked,
+        report.suppressed,
+        options.fails,
+    )
+    sys.exit(FINDINGS if any(options.fails(d) for d in report.diagnostics) else OK)
 
 
-def _report(diagnostics: Sequence[Diagnostic], output_format: str, checked: Sequence[str]) -> None:
-    click.echo(REPORTERS[output_format](diagnostics, checked), nl=False)
+def _print(
+    output_format: str,
+    diagnostics: Sequence[Diagnostic],
+    checked: Sequence[str],
+    suppressed: Sequence[tuple[Diagnostic, Suppression]] = (),
+    fails: Callable[[Diagnostic], bool] = lambda d: d.severity >= Severity.ERROR,
+) -> None:
+    context = Context(
+        diagnostics,
+        suppressed,
+        checked,
+        source_line=_source_line,
+        fails=fails,
+        color=output_format == "text" and _colour(),
+        version=_version(),
+    )
+    click.echo(REPORTERS[output_format](context), nl=False)
+
+
+def _colour() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()
+
+
+@functools.cache
+def _lines(file: str) -> list[str]:
+    text = read_shown(file)
+    return text.splitlines() if text is not None else []
+
+
+def _source_line(file: str, line: int) -> str:
+    lines = _lines(file)
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("calltmpl")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+@main.command("rules")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def rules_command(output_format: str) -> None:
+    """List every check: code, name, default severity and what it finds."""
+    entries = catalog.entries()
+    if output_format == "json":
+        listing = [
+            {
+                "code": e.code,
+                "name": e.name,
+                "severity": str(e.severity),
+                "summary": e.summary,
+                "reference": e.reference,
+                "scope": e.scope,
+            }
+            for e in entries
+        ]
+        click.echo(json.dumps({"rules": listing}, indent=2))
+        return
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        click.echo(f"{e.code}  {e.name:<{width}}  {e.severity!s:<7}  {e.summary}")
+
+
+@main.command("rule")
+@click.argument("code_or_name")
+def rule_command(code_or_name: str) -> None:
+    """Explain one check: why it matters, with a bad and a good example."""
+    entry = catalog.find(code_or_name)
+    if entry is None:
+        _fail(catalog.unknown_message(code_or_name))
+    origin = f", reference item {entry.reference}" if entry.reference.startswith("3.") else ""
+    origin = ", inferred" if entry.reference == "inferred" else origin
+    click.echo(f"{entry.code} {entry.name} ({entry.severity} by default{origin})\n")
+    click.echo(entry.explanation)

@@ -2,10 +2,14 @@
 
 Families: CT0xx input files, CT1xx templates and rendering, CT2xx schema, CT3xx-CT7xx
 cross-field rules (see :mod:`calltmpl.rules`), CT9xx push. A code is never reused.
+
+A *fatal* code means the call target could not be built at all (nothing else is checked for
+it), so it cannot be deselected or made less than an error.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from calltmpl.diagnostics import Diagnostic, Severity
@@ -16,7 +20,16 @@ class Code:
     code: str
     name: str
     severity: Severity
-    summary: str
+    doc: str
+    fatal: bool = False
+
+    @property
+    def explanation(self) -> str:
+        return inspect.cleandoc(self.doc)
+
+    @property
+    def summary(self) -> str:
+        return self.explanation.split("\n", 1)[0]
 
     def at(
         self,
@@ -27,46 +40,238 @@ class Code:
         *,
         pointer: str = "",
         hint: str = "",
+        queue: str = "",
     ) -> Diagnostic:
         return Diagnostic(
-            self.code, message, self.severity, file, max(line, 1), max(column, 1), pointer, hint
+            self.code,
+            message,
+            self.severity,
+            file,
+            max(line, 1),
+            max(column, 1),
+            pointer,
+            hint,
+            queue,
         )
 
 
-E, W = Severity.ERROR, Severity.WARNING
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
-QUEUE_SYNTAX = Code("CT001", "queue-yaml-syntax", E, "A queue file is not valid YAML.")
-QUEUE_SHAPE = Code("CT002", "queue-not-mapping", E, "A queue file is not a mapping of variables.")
-QUEUE_TEMPLATE = Code(
-    "CT003", "queue-template-missing", E, "A queue file does not name its template."
+QUEUE_SYNTAX = Code(
+    "CT001",
+    "queue-yaml-syntax",
+    E,
+    """
+    A queue file is not valid YAML.
+
+    Why: nothing can be rendered from it; the position is where the YAML parser gave up.
+    Bad:  name: [Billing
+    Good: name: "[Billing]"
+    """,
+    fatal=True,
 )
-PAYLOAD_SYNTAX = Code("CT004", "payload-json-syntax", E, "A payload file is not valid JSON.")
+QUEUE_SHAPE = Code(
+    "CT002",
+    "queue-not-mapping",
+    E,
+    """
+    A queue file is not a mapping of variables.
+
+    Why: a queue file is `template:` plus one `variable: value` per line; a list or a single
+    value gives the template nothing to work with.
+    Bad:  - template: calltmpl/pstn.yaml.j2
+    Good: template: calltmpl/pstn.yaml.j2
+    """,
+    fatal=True,
+)
+QUEUE_TEMPLATE = Code(
+    "CT003",
+    "queue-template-missing",
+    E,
+    """
+    A queue file does not name its template.
+
+    Why: `template` says which template renders the queue; without it there is no payload.
+    Bad:  name: Billing            (and no template key)
+    Good: template: calltmpl/pstn.yaml.j2
+    """,
+    fatal=True,
+)
+PAYLOAD_SYNTAX = Code(
+    "CT004",
+    "payload-json-syntax",
+    E,
+    """
+    A payload file is not valid JSON.
+
+    Why: the API would refuse it; the position is where the JSON parser gave up.
+    Bad:  {"data": {"name": "Billing",}}
+    Good: {"data": {"name": "Billing"}}
+    """,
+    fatal=True,
+)
 PAYLOAD_SHAPE = Code(
-    "CT005", "payload-shape", E, "A payload file holds no call target in a known envelope."
+    "CT005",
+    "payload-shape",
+    E,
+    """
+    A payload file holds no call target in a known envelope.
+
+    Why: calltmpl reads the POST body {"data": {...}}, the GET answer
+    {"data": {"callTarget": {...}}} or a bare call target; anything else is not a call target.
+    Bad:  [{"name": "Billing"}]
+    Good: {"data": {"name": "Billing", "configuration": {}}}
+    """,
+    fatal=True,
 )
 UNUSED_VARIABLE = Code(
-    "CT006", "unused-variable", W, "A queue variable no template reads, most likely a typo."
+    "CT006",
+    "unused-variable",
+    W,
+    """
+    A queue variable no template reads, most likely a typo.
+
+    Why: the built-in templates give every member a default, so a misspelt member name in a
+    queue file silently keeps the default instead of your value.
+    Bad:  minCallbackNumberLenght: 11
+    Good: minCallbackNumberLength: 11
+    """,
+)
+UNUSED_SUPPRESSION = Code(
+    "CT007",
+    "unused-suppression",
+    INFO,
+    """
+    A `# calltmpl: disable=...` comment silences nothing.
+
+    Why: a suppression outlives the finding it was written for; stale ones hide the next real
+    finding on that line, so clean them up. A code that does not exist is reported too.
+    Bad:  maxEcbtPlayback: 3600  # calltmpl: disable=CT305   (nothing to silence)
+    Good: maxEcbtPlayback: 45  # calltmpl: disable=CT305 -- short queue, agreed with ops
+    """,
 )
 
 TEMPLATE_NOT_FOUND = Code(
-    "CT101", "template-not-found", E, "The template, or one it extends or includes, is missing."
+    "CT101",
+    "template-not-found",
+    E,
+    """
+    The template, or one it extends or includes, is missing.
+
+    Why: template names are paths below a template folder (calltmpl.yaml `templates`) or
+    `calltmpl/<name>` for the built-ins; names that climb out of the folders are not found.
+    Bad:  template: templates/acme/billing.yaml.j2
+    Good: template: acme/billing.yaml.j2
+    """,
+    fatal=True,
 )
-TEMPLATE_SYNTAX = Code("CT102", "template-syntax", E, "A template is not valid Jinja.")
+TEMPLATE_SYNTAX = Code(
+    "CT102",
+    "template-syntax",
+    E,
+    """
+    A template is not valid Jinja.
+
+    Why: the template cannot be compiled, so no queue built from it renders.
+    Bad:  {% if sms %} ... (no endif)
+    Good: {% if sms %} ... {% endif %}
+    """,
+    fatal=True,
+)
 UNDEFINED_VARIABLE = Code(
-    "CT103", "undefined-variable", E, "A template uses a variable the queue does not define."
+    "CT103",
+    "undefined-variable",
+    E,
+    """
+    A template uses a variable the queue does not define.
+
+    Why: rendering is strict: an undefined variable would otherwise become an empty string
+    and a payload the API accepts but does not mean.
+    Bad:  timezone: {{ timezone | tojson }}   with no `timezone:` in the queue file
+    Good: timezone: {{ timezone | default("America/Chicago") | tojson }}
+    """,
+    fatal=True,
 )
 TEMPLATE_SECURITY = Code(
-    "CT104", "template-unsafe", E, "A template tried something the sandbox forbids."
+    "CT104",
+    "template-unsafe",
+    E,
+    """
+    A template tried something the sandbox forbids.
+
+    Why: templates come from many contributors and CI holds API credentials, so a template
+    cannot reach Python internals, change values in place, or read other files.
+    Bad:  {{ "".__class__.__mro__ }}
+    Good: {{ name | upper | tojson }}
+    """,
+    fatal=True,
 )
-TEMPLATE_ERROR = Code("CT105", "template-runtime-error", E, "A template failed while rendering.")
-OUTPUT_SYNTAX = Code("CT106", "output-not-yaml", E, "A template rendered text that is not YAML.")
+TEMPLATE_ERROR = Code(
+    "CT105",
+    "template-runtime-error",
+    E,
+    """
+    A template failed while rendering.
+
+    Why: an expression raised an error (a division by zero, a filter on the wrong type...).
+    Bad:  {{ retries // 0 }}
+    Good: {{ retries // 2 }}
+    """,
+    fatal=True,
+)
+OUTPUT_SYNTAX = Code(
+    "CT106",
+    "output-not-yaml",
+    E,
+    """
+    A template rendered text that is not YAML.
+
+    Why: a value inserted without `tojson` can carry a colon, a quote or a newline that breaks
+    the YAML; the location is the template line that wrote the broken output line.
+    Bad:  callbackAgentDestination: {{ destination }}
+    Good: callbackAgentDestination: {{ destination | tojson }}
+    """,
+    fatal=True,
+)
 OUTPUT_SHAPE = Code(
-    "CT107", "output-not-mapping", E, "A template rendered something that is not a mapping."
+    "CT107",
+    "output-not-mapping",
+    E,
+    """
+    A template rendered something that is not a mapping.
+
+    Why: a template renders one call target: a mapping with name and configuration.
+    Bad:  - name: Billing
+    Good: name: Billing
+    """,
+    fatal=True,
 )
 
-SCHEMA = Code("CT201", "schema-violation", E, "A member has the wrong type, value or bounds.")
+SCHEMA = Code(
+    "CT201",
+    "schema-violation",
+    E,
+    """
+    A member has the wrong type, value or bounds.
+
+    Why: the API refuses or misreads it. The message ends with the failing JSON Schema keyword
+    (schemas/call-target.schema.json).
+    Bad:  customerPromptLoops: "3"
+    Good: customerPromptLoops: 3
+    """,
+)
 UNKNOWN_MEMBER = Code(
-    "CT202", "unknown-member", W, "A member the API does not know, most likely a typo."
+    "CT202",
+    "unknown-member",
+    W,
+    """
+    A member the API does not know, most likely a typo.
+
+    Why: the API ignores or refuses it, and the member you meant keeps its old value. The
+    severity is the `lint: unknown-members` setting.
+    Bad:  timeZone: America/Chicago
+    Good: timezone: America/Chicago
+    """,
 )
 
 ALL: tuple[Code, ...] = (
@@ -76,6 +281,7 @@ ALL: tuple[Code, ...] = (
     PAYLOAD_SYNTAX,
     PAYLOAD_SHAPE,
     UNUSED_VARIABLE,
+    UNUSED_SUPPRESSION,
     TEMPLATE_NOT_FOUND,
     TEMPLATE_SYNTAX,
     UNDEFINED_VARIABLE,

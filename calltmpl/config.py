@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from calltmpl import parsing
+from calltmpl import catalog, parsing, policy
+from calltmpl.diagnostics import Severity
+from calltmpl.policy import LintSettings
 
 CONFIG_NAME = "calltmpl.yaml"
 DEFAULT_TEMPLATES = ("templates",)
@@ -32,6 +35,7 @@ class Settings:
     templates: tuple[Path, ...]
     queues: tuple[str, ...]
     output: Path
+    lint: LintSettings = field(default_factory=LintSettings)
 
 
 def find_config(start: Path) -> Path | None:
@@ -66,48 +70,111 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
         data = parsing.load_yaml(text)
     except parsing.ParseError as exc:
         raise ConfigError(shown, exc.line, exc.column, exc.message) from None
+    reader = _Reader(shown, text)
     data = {} if data is None else data
-    positions = parsing.yaml_positions(text)
-    key_positions = parsing.yaml_key_positions(text)
-
-    def fail(key: str, message: str, at_key: bool = False) -> ConfigError:
-        table = key_positions if at_key else positions
-        line, column = table.get(parsing.pointer_join("", key), (1, 1))
-        return ConfigError(shown, line, column, message)
-
     if not isinstance(data, Mapping):
         raise ConfigError(shown, 1, 1, "expected a mapping of settings at the top level")
+    reader.known_keys(data, "", ("templates", "queues", "output", "lint"))
     root = config_file.resolve().parent
-    known = {"templates", "queues", "output"}
-    for key in data:
-        if key not in known:
-            raise fail(
-                str(key),
-                f"unknown key {key!r}; expected one of {', '.join(sorted(known))}",
-                at_key=True,
-            )
-    templates = _string_list(data, "templates", DEFAULT_TEMPLATES, fail)
-    queues = _string_list(data, "queues", DEFAULT_QUEUES, fail)
+    templates = reader.strings(data.get("templates", list(DEFAULT_TEMPLATES)), "/templates")
+    queues = reader.strings(data.get("queues", list(DEFAULT_QUEUES)), "/queues")
     output = data.get("output", DEFAULT_OUTPUT)
     if not isinstance(output, str) or not output.strip():
-        raise fail("output", f"output must be a folder name, got {output!r}")
+        raise reader.fail("/output", f"output must be a folder name, got {output!r}")
     return Settings(
         root=root,
         config_file=config_file.resolve(),
         templates=tuple(root / t for t in templates),
         queues=queues,
         output=root / output,
+        lint=_lint_settings(reader, data.get("lint", {})),
     )
 
 
-def _string_list(
-    data: Mapping[str, Any], key: str, default: tuple[str, ...], fail: Any
-) -> tuple[str, ...]:
-    value = data.get(key, list(default))
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise fail(key, f"{key} must be a list of non-empty strings, got {value!r}")
-    if not value:
-        raise fail(key, f"{key} must name at least one entry")
-    return tuple(value)
+LINT_KEYS = ("select", "ignore", "severity", "per-file-ignores", "unknown-members")
+
+
+def _lint_settings(reader: _Reader, lint: Any) -> LintSettings:
+    if not isinstance(lint, Mapping):
+        raise reader.fail("/lint", "lint must be a mapping of lint settings")
+    reader.known_keys(lint, "/lint", LINT_KEYS)
+    select = reader.selectors(lint.get("select", ["ALL"]), "/lint/select")
+    ignore = reader.selectors(lint.get("ignore", []), "/lint/ignore")
+    severities = []
+    table = lint.get("severity", {})
+    if not isinstance(table, Mapping):
+        raise reader.fail(
+            "/lint/severity", "severity must map rule codes to error, warning or info"
+        )
+    for selector, level in table.items():
+        where = parsing.pointer_join("/lint/severity", selector)
+        reader.selector(str(selector), where, at_key=True)
+        severities.append((str(selector), reader.severity(level, where)))
+    per_file = []
+    globs = lint.get("per-file-ignores", {})
+    if not isinstance(globs, Mapping):
+        raise reader.fail("/lint/per-file-ignores", "per-file-ignores must map globs to codes")
+    for pattern in globs:
+        where = parsing.pointer_join("/lint/per-file-ignores", pattern)
+        per_file.append((str(pattern), reader.selectors(globs[pattern], where)))
+    unknown = reader.severity(lint.get("unknown-members", "warning"), "/lint/unknown-members")
+    if unknown == Severity.INFO:
+        raise reader.fail("/lint/unknown-members", "unknown-members must be warning or error")
+    settings = LintSettings(select, ignore, tuple(severities), tuple(per_file), unknown)
+    try:
+        policy.resolve(settings)
+    except policy.SelectorError as exc:
+        raise reader.fail("/lint/severity", str(exc)) from None
+    return settings
+
+
+class _Reader:
+    """Typed access to the parsed file, with errors located at the offending entry."""
+
+    def __init__(self, shown: str, text: str):
+        self.shown = shown
+        self.values = parsing.yaml_positions(text)
+        self.keys = parsing.yaml_key_positions(text)
+
+    def fail(self, pointer: str, message: str, at_key: bool = False) -> ConfigError:
+        table = self.keys if at_key else self.values
+        while pointer and pointer not in table:
+            pointer = pointer.rsplit("/", 1)[0]
+        line, column = table.get(pointer, (1, 1))
+        return ConfigError(self.shown, line, column, message)
+
+    def known_keys(self, data: Mapping[str, Any], base: str, known: tuple[str, ...]) -> None:
+        for key in data:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = (
+                    f"; did you mean {close[0]}?"
+                    if close
+                    else f"; expected one of {', '.join(known)}"
+                )
+                raise self.fail(parsing.pointer_join(base, key), f"unknown key {key!r}{hint}", True)
+
+    def strings(self, value: Any, pointer: str) -> tuple[str, ...]:
+        """A string or a list of non-empty strings, as a tuple."""
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            name = parsing.unescape(pointer.rsplit("/", 1)[-1])
+            raise self.fail(pointer, f"{name} must be a list of non-empty strings, got {value!r}")
+        return tuple(value)
+
+    def selectors(self, value: Any, pointer: str) -> tuple[str, ...]:
+        found = self.strings(value, pointer)
+        for index, selector in enumerate(found):
+            self.selector(selector, f"{pointer}/{index}")
+        return found
+
+    def selector(self, selector: str, pointer: str, at_key: bool = False) -> None:
+        if not catalog.expand(selector):
+            raise self.fail(pointer, catalog.unknown_message(selector), at_key)
+
+    def severity(self, level: Any, pointer: str) -> Severity:
+        try:
+            return Severity.parse(str(level))
+        except ValueError as exc:
+            raise self.fail(pointer, str(exc)) from None

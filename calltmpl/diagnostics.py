@@ -30,8 +30,9 @@ class Severity(enum.IntEnum):
 class Diagnostic:
     """A located finding.
 
-    ``line`` and ``column`` are 1-based (0 when unknown); ``pointer`` is an RFC 6901 JSON
-    pointer into the call target ("" when the finding is about a whole file).
+    ``line`` and ``column`` are 1-based; ``pointer`` is an RFC 6901 JSON pointer into the call
+    target ("" when the finding is about a whole file). ``queue`` names the queue file(s) being
+    rendered when the location is in a template, which many queues share.
     """
 
     code: str
@@ -42,6 +43,12 @@ class Diagnostic:
     column: int = 0
     pointer: str = ""
     hint: str = ""
+    queue: str = ""
+
+    @property
+    def text(self) -> str:
+        """The message as printed: with the queue it was rendered for, when in a template."""
+        return f"{self.message} (rendering {self.queue})" if self.queue else self.message
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.line, self.column, self.code, self.pointer)

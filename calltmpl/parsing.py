@@ -73,6 +73,11 @@ def load_json(text: str) -> Any:
         raise ParseError(exc.msg, exc.lineno, exc.colno) from None
 
 
+def unescape(part: str) -> str:
+    """One part of a JSON pointer, unescaped (RFC 6901)."""
+    return part.replace("~1", "/").replace("~0", "~")
+
+
 def pointer_join(base: str, key: str | int) -> str:
     return f"{base}/{str(key).replace('~', '~0').replace('/', '~1')}"
 
@@ -254,16 +259,26 @@ def _walk_rt(node: Any, base: str, positions: Positions) -> None:
 
 
 def yaml_key_positions(text: str) -> Positions:
-    """Positions of the keys (not values) of a YAML document's top-level mapping."""
+    """Positions of the keys (not the values) of every mapping in a YAML document."""
     try:
         node = _RT.load(text)
     except YAMLError:
         return {}
-    if not isinstance(node, CommentedMap):
-        return {}
-    return {
-        pointer_join("", key): (node.lc.key(key)[0] + 1, node.lc.key(key)[1] + 1) for key in node
-    }
+    positions: Positions = {}
+    _walk_keys(node, "", positions)
+    return positions
+
+
+def _walk_keys(node: Any, base: str, positions: Positions) -> None:
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            ptr = pointer_join(base, key)
+            line, column = node.lc.key(key)
+            positions[ptr] = (line + 1, column + 1)
+            _walk_keys(value, ptr, positions)
+    elif isinstance(node, CommentedSeq):
+        for index, value in enumerate(node):
+            _walk_keys(value, pointer_join(base, index), positions)
 
 
 _WS = re.compile(r"[ \t\n\r]*")

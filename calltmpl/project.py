@@ -5,29 +5,31 @@ This is the library's front door; the CLI is a thin layer over :class:`Project`.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from calltmpl import codes, parsing
+from calltmpl import codes, parsing, suppress
 from calltmpl.config import CONFIG_NAME, Settings
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.lint import (
-    LintOptions,
     Subject,
+    lint_set,
     lint_subject,
-    lint_subjects,
     payload_subject,
     rendered_subject,
     unused_variables,
 )
+from calltmpl.policy import LintOptions
 from calltmpl.queues import discover, load_queue, matches_queue_glob, shown_path
-from calltmpl.render import Rendered, Renderer
+from calltmpl.render import BUILTIN_DIR, BUILTIN_PREFIX, Rendered, Renderer
+from calltmpl.suppress import Suppression
 
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -43,12 +45,17 @@ class Selection:
 
     queues: tuple[tuple[Path, str], ...] = ()
     payloads: tuple[Path, ...] = ()
+    complete: bool = False  # every queue of the repository, so every template's findings
 
 
 @dataclass(frozen=True)
 class LintReport:
+    """What a lint found: diagnostics to report, what comments silenced, and the call
+    targets checked (queue and payload files, as shown)."""
+
     diagnostics: tuple[Diagnostic, ...]
-    checked: tuple[str, ...] = field(default=())
+    suppressed: tuple[tuple[Diagnostic, Suppression], ...] = ()
+    checked: tuple[str, ...] = ()
 
 
 class Project:
@@ -64,9 +71,10 @@ class Project:
     def select(self, paths: Sequence[Path], *, ignore_unmatched: bool = False) -> Selection:
         """Resolve command-line paths; no path means every queue of the repository."""
         if not paths:
-            return Selection(tuple(self.all_queues()))
+            return Selection(tuple(self.all_queues()), complete=True)
         queues: dict[Path, str] = {}
         payloads: dict[Path, None] = {}
+        complete = False
         for path in paths:
             if not path.exists():
                 raise UsageError(f"{path}: no such file or folder")
@@ -74,6 +82,7 @@ class Project:
                 self._select_folder(path.resolve(), queues, payloads)
             elif path.name == CONFIG_NAME:
                 queues.update(self.all_queues())
+                complete = True
             elif path.suffix == ".json":
                 if not ignore_unmatched or _looks_like_payload(path):
                     payloads[path.resolve()] = None
@@ -87,7 +96,7 @@ class Project:
                 raise UsageError(
                     f"{path}: not a queue file, template, payload .json or {CONFIG_NAME}"
                 )
-        return Selection(tuple(sorted(queues.items())), tuple(payloads))
+        return Selection(tuple(sorted(queues.items())), tuple(payloads), complete)
 
     def _select_folder(
         self, folder: Path, queues: dict[Path, str], payloads: dict[Path, None]
@@ -142,34 +151,71 @@ class Project:
     # --- lint --------------------------------------------------------------------------
 
     def lint(self, selection: Selection, options: LintOptions) -> LintReport:
+        """Render and check the selection: each call target, then the set of them, then the
+        suppression comments and the policy's selection and severities."""
         queues = [path for path, _root in selection.queues]
-        problems = [
-            d for found in parallel_map(_lint_queue, (self, options), queues) for d in found
-        ]
-        subjects: list[Subject] = []
+        found: list[Diagnostic] = []
+        labelled: list[tuple[str, dict[str, Any]]] = []
+        subjects: list[Callable[[], Subject]] = []
+        for path, (diagnostics, target) in zip(
+            queues, parallel_map(_lint_queue, (self, options), queues), strict=True
+        ):
+            found.extend(diagnostics)
+            if target is not None:
+                labelled.append((shown_path(path), target))
+                subjects.append(functools.partial(self._queue_subject, path))
         for path in selection.payloads:
             loaded = load_payload(path)
             if isinstance(loaded, Diagnostic):
-                problems.append(loaded)
-            else:
-                subjects.append(loaded)
-        problems.extend(lint_subjects(subjects, options))
+                found.append(loaded)
+                continue
+            found.extend(lint_subject(loaded, options))
+            labelled.append((loaded.file, dict(loaded.target)))
+            subjects.append(functools.partial(_same, loaded))
+        found.extend(lint_set(labelled, lambda index: subjects[index](), options))
         checked = [shown_path(p) for p in (*queues, *selection.payloads)]
-        return LintReport(tuple(problems), tuple(checked))
+        outcome = suppress.apply(
+            found,
+            [*checked, *(d.file for d in found), *self._template_files(selection.complete)],
+            read_shown,
+            lambda file: file in checked or selection.complete,
+        )
+        kept = [d for d in (options.apply(d) for d in outcome.kept) if d is not None]
+        return LintReport(tuple(kept), outcome.suppressed, tuple(checked))
+
+    def _queue_subject(self, path: Path) -> Subject:
+        rendered = self.render(path)
+        if isinstance(rendered, Diagnostic):  # it rendered in the worker; files changed since
+            raise UsageError(f"{path}: changed while being linted")
+        return rendered_subject(rendered, self.renderer)
+
+    def _template_files(self, complete: bool) -> list[str]:
+        """The repository's template files, when all their findings were looked for."""
+        if not complete:
+            return []
+        return [
+            shown_path(path)
+            for folder in self.settings.templates
+            for path in sorted(folder.rglob("*"))
+            if path.suffix in TEMPLATE_SUFFIXES and path.is_file()
+        ]
 
     def render_documents(self, paths: Sequence[Path]) -> list[str | Diagnostic]:
         """The payload documents of many queue files, in parallel when there are enough."""
         return parallel_map(_render_document, self, list(paths))
 
 
-def _lint_queue(state: tuple[Project, LintOptions], path: Path) -> list[Diagnostic]:
+def _lint_queue(
+    state: tuple[Project, LintOptions], path: Path
+) -> tuple[list[Diagnostic], dict[str, Any] | None]:
+    """One queue's diagnostics, and its call target for the rules across targets."""
     project, options = state
     result = project.render(path)
     if isinstance(result, Diagnostic):
-        return [result]
+        return [result], None
     found = list(unused_variables(result.queue, project.renderer))
     found.extend(lint_subject(rendered_subject(result, project.renderer), options))
-    return found
+    return found, result.target
 
 
 def _render_document(project: Project, path: Path) -> str | Diagnostic:
@@ -219,6 +265,21 @@ def _worker_count(items: int) -> int:
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return min(cpus or 1, 8)
+
+
+def _same(subject: Subject) -> Subject:
+    return subject
+
+
+def read_shown(file: str) -> str | None:
+    """The text of a file named as diagnostics name it, built-in templates included."""
+    path = Path(file)
+    if not path.is_file() and file.startswith(BUILTIN_PREFIX):
+        path = BUILTIN_DIR / file[len(BUILTIN_PREFIX) :]
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def payload_document(target: dict[str, Any]) -> str:

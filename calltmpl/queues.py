@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 from calltmpl import codes, parsing
 from calltmpl.config import Settings
 from calltmpl.diagnostics import Diagnostic
+from calltmpl.globs import glob_match, glob_root
 
 
 @dataclass(frozen=True)
@@ -43,17 +43,6 @@ def queue_id(path: Path, root: Path) -> str:
     return PurePosixPath(relative.with_suffix("").as_posix()).as_posix()
 
 
-def glob_root(pattern: str) -> str:
-    """The literal folder a glob starts from: ``queues`` for ``queues/**/*.yaml``."""
-    parts = PurePosixPath(pattern).parts
-    literal = []
-    for part in parts[:-1]:
-        if any(ch in part for ch in "*?["):
-            break
-        literal.append(part)
-    return "/".join(literal)
-
-
 def discover(settings: Settings) -> Iterator[tuple[Path, str]]:
     """Every queue file of the repository with the root of the glob that found it, sorted."""
     seen: set[Path] = set()
@@ -74,22 +63,9 @@ def matches_queue_glob(path: Path, settings: Settings) -> str | None:
     except ValueError:
         return None
     for pattern in settings.queues:
-        if _glob_match(PurePosixPath(pattern).parts, relative):
+        if glob_match(PurePosixPath(pattern).parts, relative):
             return glob_root(pattern)
     return None
-
-
-def _glob_match(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
-    """Match path parts against glob parts, ``**`` spanning any number of folders."""
-    if not pattern:
-        return not parts
-    if pattern[0] == "**":
-        return any(_glob_match(pattern[1:], parts[k:]) for k in range(len(parts) + 1))
-    return (
-        bool(parts)
-        and fnmatch.fnmatchcase(parts[0], pattern[0])
-        and _glob_match(pattern[1:], parts[1:])
-    )
 
 
 def load_queue(path: Path, root: Path) -> QueueFile | Diagnostic:

@@ -9,6 +9,7 @@ loader that never reads outside the template search path. Every failure becomes 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import functools
 import hashlib
@@ -73,6 +74,10 @@ class ConfinedLoader(jinja2.BaseLoader):
         raise jinja2.TemplateNotFound(template)
 
 
+def is_builtin(filename: str) -> bool:
+    return Path(filename).is_relative_to(BUILTIN_DIR.resolve())
+
+
 def shown_template(filename: str) -> str:
     """A template file as users name it: ``calltmpl/<name>`` for built-ins, else its path."""
     path = Path(filename)
@@ -109,6 +114,14 @@ class Renderer:
         self._sources: dict[str, list[str]] = {}
 
     def render(self, queue: QueueFile) -> Rendered | Diagnostic:
+        """The queue's call target, or the located diagnostic of why there is none; a
+        diagnostic located in a template names the queue being rendered."""
+        result = self._render(queue)
+        if isinstance(result, Diagnostic) and result.file != queue.shown:
+            return dataclasses.replace(result, queue=queue.shown)
+        return result
+
+    def _render(self, queue: QueueFile) -> Rendered | Diagnostic:
         try:
             template = self.env.get_template(queue.template)
             text = template.render(queue.variables)
@@ -122,8 +135,7 @@ class Renderer:
                 shown_template(file),
                 line,
                 0,
-                f"rendered line {exc.line} is not valid YAML: {exc.message} "
-                f"(rendering {queue.shown})",
+                f"rendered line {exc.line} is not valid YAML: {exc.message}",
                 hint="insert values with `| tojson` so quotes and colons cannot break the YAML",
             )
         if not isinstance(value, dict):
@@ -133,16 +145,14 @@ class Renderer:
                 shown_template(file),
                 line,
                 0,
-                f"the template rendered {kind}; expected a mapping with name "
-                f"and configuration (rendering {queue.shown})",
+                f"the template rendered {kind}; expected a mapping with name and configuration",
             )
         return Rendered(queue, text, value)
 
     def _failure(self, exc: Exception, queue: QueueFile) -> Diagnostic:
-        rendering = f"(rendering {queue.shown})"
         if isinstance(exc, jinja2.TemplateSyntaxError):
             file = shown_template(exc.filename) if exc.filename else queue.shown
-            return codes.TEMPLATE_SYNTAX.at(file, exc.lineno, 0, f"{exc.message} {rendering}")
+            return codes.TEMPLATE_SYNTAX.at(file, exc.lineno, 0, exc.message or "")
         if isinstance(exc, jinja2.TemplateNotFound):
             return self._not_found(exc, queue)
         file, line = self._frame(exc, queue)
@@ -158,12 +168,10 @@ class Renderer:
                 )
             else:
                 hint = ""
-            return codes.UNDEFINED_VARIABLE.at(
-                file, line, 0, f"{exc.message} {rendering}", hint=hint
-            )
+            return codes.UNDEFINED_VARIABLE.at(file, line, 0, exc.message or "", hint=hint)
         if isinstance(exc, SecurityError):
-            return codes.TEMPLATE_SECURITY.at(file, line, 0, f"{exc} {rendering}")
-        return codes.TEMPLATE_ERROR.at(file, line, 0, f"{type(exc).__name__}: {exc} {rendering}")
+            return codes.TEMPLATE_SECURITY.at(file, line, 0, str(exc))
+        return codes.TEMPLATE_ERROR.at(file, line, 0, f"{type(exc).__name__}: {exc}")
 
     def _not_found(self, exc: jinja2.TemplateNotFound, queue: QueueFile) -> Diagnostic:
         missing = exc.name or str(exc)

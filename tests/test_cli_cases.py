@@ -9,7 +9,9 @@ A case file holds:
 * ``exit``: the expected exit code;
 * ``diagnostics``: the expected ``[code, file, line, column, pointer]`` of every diagnostic
   (order-insensitive); message wording is not compared here;
-* ``stdout`` / ``stderr_contains``: exact standard output (a golden text that pins wording),
+* ``suppressed``: the expected ``[code, file, line, column, pointer, reason]`` of every
+  finding a comment silenced;
+* ``stdout`` / ``stdout_contains`` / ``stderr_contains``: exact standard output (a golden text that pins wording),
   or a piece of the error output;
 * ``written``: files (path -> exact text, or null for "must not exist") after the run.
 
@@ -53,7 +55,8 @@ def test_cli_case(case_file: Path, in_tmp: Path) -> None:
         (in_tmp / link).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, in_tmp / link)
     args = ["seed.json" if a == "SEED" else str(a) for a in case["run"]]
-    if args[0] == "lint" and "stdout" not in case and "--format" not in args:
+    wants_json = "stdout" not in case and "stdout_contains" not in case
+    if args[0] == "lint" and wants_json and "--format" not in args:
         args += ["--format", "json"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     context = f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
@@ -63,6 +66,15 @@ def test_cli_case(case_file: Path, in_tmp: Path) -> None:
         actual = sorted([d["code"], d["file"], d["line"], d["column"], d["pointer"]] for d in found)
         expected = [["seed.json" if v == "SEED" else v for v in d] for d in case["diagnostics"]]
         assert actual == sorted(expected), context
+    if "suppressed" in case:
+        found = json.loads(result.stdout)["suppressed"]
+        actual = sorted(
+            [d["code"], d["file"], d["line"], d["column"], d["pointer"], d["reason"]]
+            for d in found
+        )
+        assert actual == sorted(case["suppressed"]), context
+    for piece in case.get("stdout_contains", []):
+        assert piece in result.stdout, context
     if "stdout" in case:
         assert result.stdout == case["stdout"], context
     if "stderr_contains" in case:

@@ -19,7 +19,7 @@ def test_examples_lint_without_any_finding(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(EXAMPLES)
     result = CliRunner().invoke(main, ["lint", "--format", "json"], catch_exceptions=False)
     assert result.exit_code == 0, result.stdout
-    assert json.loads(result.stdout) == {"diagnostics": []}
+    assert json.loads(result.stdout) == {"diagnostics": [], "suppressed": []}
 
 
 def test_examples_cover_what_the_readme_promises() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,9 @@ from calltmpl.diagnostics import Severity
 
 CallTarget = Mapping[str, Any]
 Check = Callable[[CallTarget], Iterator["Finding"]]
+SetCheck = Callable[[Sequence[tuple[str, CallTarget]]], Iterator[tuple[int, "Finding"]]]
+"""A check across call targets: gets (label, target) pairs, yields (index, finding); the
+labels (files as shown) are only for naming the other target in a message."""
 
 _CODE = re.compile(r"CT[0-9]{3}")
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -33,11 +36,15 @@ class Finding:
 
 @dataclass(frozen=True)
 class Rule:
+    """A registered rule. ``scope`` is "target" for a check of one call target, "set" for a
+    check across the call targets linted together (see :data:`SetCheck`)."""
+
     code: str
     name: str
     severity: Severity
-    check: Check
+    check: Any
     reference: str
+    scope: str = "target"
 
     @property
     def explanation(self) -> str:
@@ -91,6 +98,18 @@ def rule(code: str, name: str, severity: str, reference: str = "") -> Callable[[
 
     def register(check: Check) -> Check:
         REGISTRY.add(Rule(code, name, Severity.parse(severity), check, reference))
+        return check
+
+    return register
+
+
+def set_rule(
+    code: str, name: str, severity: str, reference: str = ""
+) -> Callable[[SetCheck], SetCheck]:
+    """Register ``check`` as a rule across the call targets linted together."""
+
+    def register(check: SetCheck) -> SetCheck:
+        REGISTRY.add(Rule(code, name, Severity.parse(severity), check, reference, "set"))
         return check
 
     return register
