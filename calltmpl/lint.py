@@ -37,6 +37,7 @@ class Subject:
     file: str
     target: Mapping[str, Any]
     locate: Callable[[str], Location]
+    not_applicable: frozenset[str] = frozenset()  # codes that do not apply to this target
 
     def diagnostic(
         self, code: str, finding: Finding, options: LintOptions, default: Any
@@ -63,6 +64,8 @@ def lint_subject(subject: Subject, options: LintOptions) -> Iterator[Diagnostic]
     reported: set[str] = set()
     for rule in REGISTRY:
         if rule.scope != "target" or not options.runs(rule.code):
+            continue
+        if rule.code in subject.not_applicable:
             continue
         for finding in rule.check(target):
             reported.add(finding.pointer)
@@ -99,8 +102,15 @@ def nearest(positions: Mapping[str, tuple[int, int]], pointer: str) -> tuple[str
     return pointer, line, column
 
 
+# A GET answer is what the server holds, id and all: it is no body meant for a create.
+_NOT_APPLICABLE = {"/data/callTarget": frozenset({"CT705"})}
+
+
 def payload_subject(file: str, text: str, target: Mapping[str, Any], base: str) -> Subject:
-    """A call target read from a payload file; members are located in that file."""
+    """A call target read from a payload file; members are located in that file.
+
+    ``base`` is the call target's pointer in the file: "/data" in a POST body,
+    "/data/callTarget" in a GET answer, "" for a bare call target."""
     cache: dict[str, parsing.Positions] = {}
 
     def locate(pointer: str) -> Location:
@@ -109,7 +119,7 @@ def payload_subject(file: str, text: str, target: Mapping[str, Any], base: str) 
         _, line, column = nearest(cache["positions"], base + pointer)
         return Location(file, line, column)
 
-    return Subject(file, target, locate)
+    return Subject(file, target, locate, _NOT_APPLICABLE.get(base, frozenset()))
 
 
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}")

@@ -200,8 +200,8 @@ class Renderer:
 
     def origin(self, queue: QueueFile, output_line: int, member: str = "") -> tuple[str, int]:
         """The template file (its full path) and line that wrote ``output_line`` of a queue's
-        output: of several candidates, the one whose source names ``member``, else the
-        innermost; the queue's own template, line 1, when no line can be traced."""
+        output: of several candidates, the one whose source names ``member``, else the one
+        where the line starts; the queue's own template, line 1, when none can be traced."""
         if self._origins is None:
             self._origins = _Origins(self.search_path)
         candidates = self._origins.markers(queue, output_line)
@@ -361,10 +361,10 @@ def _undefined_name(exc: jinja2.UndefinedError) -> str:
 # --- where output lines come from ----------------------------------------------------------
 #
 # To map an output line back to its template line, templates are rendered a second time with
-# a marker before every newline of their source. Markers are made only of characters that
-# Python and Jinja treat as whitespace, so whitespace control (`{%-`, `-%}`) strips them
-# exactly as it strips the newline they precede, and inside tags the lexer skips them. The
-# marked output, once markers are removed, equals the normal output.
+# a marker at the start of every line of their source, naming the file and line. Markers are
+# made only of characters that Python and Jinja treat as whitespace, so whitespace control
+# (`{%-`, `-%}`) strips them exactly as it strips the whitespace around them, and inside tags
+# the lexer skips them. The marked output, once markers are removed, equals the normal output.
 
 _DIGITS = "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
 _OPEN, _SPLIT, _CLOSE = "\x1f", "\x1d", "\x1e"
@@ -383,20 +383,17 @@ class _Origins:
     def _mark(self, filename: str, source: str) -> str:
         index = len(self.files)
         self.files.append(filename)
-        lines = source.split("\n")
         tag = f"{_OPEN}{str(index).translate(_TO_DIGITS)}{_SPLIT}"
         return "\n".join(
-            f"{text}{tag}{str(number).translate(_TO_DIGITS)}{_CLOSE}"
-            if number < len(lines)
-            else text
-            for number, text in enumerate(lines, start=1)
+            f"{tag}{str(number).translate(_TO_DIGITS)}{_CLOSE}{text}"
+            for number, text in enumerate(source.split("\n"), start=1)
         )
 
     def lines(self, queue: QueueFile) -> list[list[tuple[str, int]]]:
         """For each output line, the (template file, line) of every marker left on it.
 
-        Most lines carry one marker. More than one remain where a template's final newline
-        was dropped (an included template's, or a macro's): then the first is the innermost.
+        The first marker is where the line's text starts. Others remain where whitespace
+        control or an include joined the text of several template lines into one.
         """
         try:
             marked = self.env.get_template(queue.template).render(queue.variables)

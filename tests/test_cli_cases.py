@@ -11,8 +11,8 @@ A case file holds:
   (order-insensitive); message wording is not compared here;
 * ``suppressed``: the expected ``[code, file, line, column, pointer, reason]`` of every
   finding a comment silenced;
-* ``stdout`` / ``stdout_contains`` / ``stderr_contains``: exact standard output (a golden text that pins wording),
-  or a piece of the error output;
+* ``stdout``: the exact standard output (a golden text that pins wording);
+  ``stdout_contains`` (a list) and ``stderr_contains``: pieces of the output;
 * ``written``: files (path -> exact text, or null for "must not exist") after the run.
 
 The word ``SEED`` in ``run`` and ``diagnostics`` stands for the API documentation's example
@@ -69,8 +69,7 @@ def test_cli_case(case_file: Path, in_tmp: Path) -> None:
     if "suppressed" in case:
         found = json.loads(result.stdout)["suppressed"]
         actual = sorted(
-            [d["code"], d["file"], d["line"], d["column"], d["pointer"], d["reason"]]
-            for d in found
+            [d["code"], d["file"], d["line"], d["column"], d["pointer"], d["reason"]] for d in found
         )
         assert actual == sorted(case["suppressed"]), context
     for piece in case.get("stdout_contains", []):

@@ -77,8 +77,14 @@ def test_junit_has_one_case_per_call_target_and_fails_those_with_errors(repo: Pa
 
 
 def _diagnostic(index: int, severity: Severity) -> Diagnostic:
-    return Diagnostic("CT301", f"finding {index}, with: punctuation", severity,
-                      f"queues/q{index:02d}.yaml", index + 1, 3)
+    return Diagnostic(
+        "CT301",
+        f"finding {index}, with: punctuation",
+        severity,
+        f"queues/q{index:02d}.yaml",
+        index + 1,
+        3,
+    )
 
 
 def test_github_annotates_the_most_severe_first_and_counts_the_rest() -> None:

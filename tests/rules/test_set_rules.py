@@ -41,8 +41,10 @@ def test_duplicate_inbound_number_is_reported_on_both_sides_whichever_holds_it()
         {"phoneNumbers": {"main line": "+13125550100"}},
         {"phoneNumbers": {"+13125550101": "other"}},
     ]
-    assert _check("CT704", targets) == [(0, "/phoneNumbers/+13125550100"),
-                                         (1, "/phoneNumbers/main line")]
+    assert _check("CT704", targets) == [
+        (0, "/phoneNumbers/+13125550100"),
+        (1, "/phoneNumbers/main line"),
+    ]
 
 
 @pytest.mark.parametrize(
