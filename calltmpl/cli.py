@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.metadata
 import json
 import os
 import sys
@@ -267,6 +266,8 @@ def _source_line(file: str, line: int) -> str:
 
 def _version() -> str:
     try:
+        import importlib.metadata  # only SARIF needs it, and it is slow to import
+
         return importlib.metadata.version("calltmpl")
     except importlib.metadata.PackageNotFoundError:
         return "0"

@@ -334,23 +334,25 @@ def _cache_folder(kind: str) -> str | None:
     """``$CALLTMPL_CACHE_DIR``, else ``$XDG_CACHE_HOME/calltmpl`` or ``~/.cache/calltmpl``,
     with a subfolder per Jinja version and ``kind``.
 
-    Compiled code is executable, so the folder must be the user's own and closed to others;
-    otherwise nothing is cached.
+    Compiled code is executable, so every folder from ``calltmpl`` down must be the user's own
+    and writable by nobody else; otherwise nothing is cached.
     """
-    folder = os.environ.get("CALLTMPL_CACHE_DIR")
-    if not folder:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        folder = os.path.join(base, "calltmpl")
-    folder = os.path.join(folder, f"jinja-{jinja2.__version__}", kind)
+    base = os.environ.get("CALLTMPL_CACHE_DIR")
+    if not base:
+        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(home, "calltmpl")
+    levels = [base, os.path.join(base, f"jinja-{jinja2.__version__}")]
+    levels.append(os.path.join(levels[-1], kind))
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        info = os.stat(folder)
-        parent = os.stat(os.path.dirname(folder))
+        for folder in levels:
+            if not os.path.isdir(folder):
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+            info = os.stat(folder)
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return None
     except OSError:
         return None
-    if any(i.st_uid != os.getuid() or i.st_mode & 0o077 for i in (info, parent)):
-        return None
-    return folder
+    return levels[-1]
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str:
