@@ -36,6 +36,7 @@ class Settings:
     queues: tuple[str, ...]
     output: Path
     lint: LintSettings = field(default_factory=LintSettings)
+    api: Mapping[str, Any] = field(default_factory=dict)
 
 
 def find_config(start: Path) -> Path | None:
@@ -74,7 +75,7 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
     data = {} if data is None else data
     if not isinstance(data, Mapping):
         raise ConfigError(shown, 1, 1, "expected a mapping of settings at the top level")
-    reader.known_keys(data, "", ("templates", "queues", "output", "lint"))
+    reader.known_keys(data, "", ("templates", "queues", "output", "lint", "api"))
     root = config_file.resolve().parent
     templates = reader.strings(data.get("templates", list(DEFAULT_TEMPLATES)), "/templates")
     queues = reader.strings(data.get("queues", list(DEFAULT_QUEUES)), "/queues")
@@ -88,7 +89,28 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
         queues=queues,
         output=root / output,
         lint=_lint_settings(reader, data.get("lint", {})),
+        api=_api_settings(reader, data.get("api", {})),
     )
+
+
+API_KEYS = ("base_url", "token_url", "writes_per_second")
+
+
+def _api_settings(reader: _Reader, api: Any) -> dict[str, Any]:
+    """``api:``: where the Mindful API is (credentials never live in this file)."""
+    if not isinstance(api, Mapping):
+        raise reader.fail("/api", "api must be a mapping with base_url and token_url")
+    reader.known_keys(api, "/api", API_KEYS)
+    for key in ("base_url", "token_url"):
+        if key in api and not (isinstance(api[key], str) and api[key].strip()):
+            raise reader.fail(f"/api/{key}", f"{key} must be a URL")
+    rate = api.get("writes_per_second", 1)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
+        raise reader.fail(
+            "/api/writes_per_second",
+            "writes_per_second must be a number above 0 and at most 1 (Mindful's limit)",
+        )
+    return dict(api)
 
 
 LINT_KEYS = ("select", "ignore", "severity", "per-file-ignores", "unknown-members")

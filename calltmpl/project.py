@@ -26,8 +26,9 @@ from calltmpl.lint import (
     rendered_subject,
     unused_variables,
 )
+from calltmpl.plan import Desired, content
 from calltmpl.policy import LintOptions
-from calltmpl.queues import discover, load_queue, matches_queue_glob, shown_path
+from calltmpl.queues import discover, load_queue, matches_queue_glob, queue_id, shown_path
 from calltmpl.render import BUILTIN_DIR, BUILTIN_PREFIX, Rendered, Renderer
 from calltmpl.suppress import Suppression
 
@@ -199,6 +200,26 @@ class Project:
             for path in sorted(folder.rglob("*"))
             if path.suffix in TEMPLATE_SUFFIXES and path.is_file()
         ]
+
+    def desired(self, selection: Selection) -> list[Desired | Diagnostic]:
+        """The call targets a push would send, keyed for the lock file: a queue by its path
+        below the repository without extension, a payload file by its path."""
+        found: list[Desired | Diagnostic] = []
+        for path, _root in selection.queues:
+            rendered = self.render(path)
+            if isinstance(rendered, Diagnostic):
+                found.append(rendered)
+            else:
+                queue = rendered.queue
+                found.append(Desired(queue.queue, queue.shown, content(rendered.target)))
+        for path in selection.payloads:
+            loaded = load_payload(path)
+            if isinstance(loaded, Diagnostic):
+                found.append(loaded)
+            else:
+                key = queue_id(path, self.settings.root) + path.suffix
+                found.append(Desired(key, loaded.file, content(loaded.target)))
+        return found
 
     def render_documents(self, paths: Sequence[Path]) -> list[str | Diagnostic]:
         """The payload documents of many queue files, in parallel when there are enough."""

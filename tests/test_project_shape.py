@@ -13,7 +13,9 @@ from calltmpl.rules import REGISTRY
 from tests.conftest import PROJECT
 
 LIBRARY = [
-    p for p in (PROJECT / "calltmpl").rglob("*.py") if p.name not in {"cli.py", "__main__.py"}
+    p
+    for p in (PROJECT / "calltmpl").rglob("*.py")
+    if p.parent.name != "cli" and p.name != "__main__.py"
 ]
 
 

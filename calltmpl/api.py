@@ -1,0 +1,348 @@
+"""The Mindful call-target API, spoken safely.
+
+What "safely" means here, from the API's documented behaviour:
+
+* OAuth 2.0 client credentials; a token is reused until shortly before it expires, and an
+  expired one (401) is renewed once and the request repeated.
+* At most ``writes_per_second`` POST/PUT (1 by default, Mindful's limit); a 429 waits for
+  ``Retry-After`` or backs off at least a second.
+* GET and PUT are idempotent: 5xx answers and timeouts are retried with bounded, jittered
+  backoff. A POST is not: after an ambiguous failure (timeout, dropped connection, 5xx) the
+  call target is looked up by name before anything is sent again, so it is never created twice.
+* Secrets (the client secret, tokens) never appear in errors: every text that leaves this
+  module passes :meth:`Secrets.redact`. TLS verification is always on; plain ``http://`` is
+  refused for any host that is not loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+DEFAULT_BASE_URL = "https://api.getmindful.com"
+DEFAULT_TOKEN_URL = "https://auth.getmindful.com/oauth2/token"
+TARGETS = "/v2/callback/callTargets"
+
+TOKEN_MARGIN = 60.0
+"""Seconds before its expiry at which a token is renewed rather than reused."""
+ATTEMPTS = 5
+"""Tries per request, counting the first; after that the error is reported."""
+BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
+"""Backoff doubles from the base up to the cap, each wait jittered between half and all."""
+RATE_LIMIT_FLOOR = 1.0
+"""A 429 without Retry-After waits at least this long (the documented advice)."""
+RETRY_AFTER_CAP = 60.0
+
+
+class SettingsError(Exception):
+    """Missing credentials or an unsafe URL: nothing was sent (exit code 2)."""
+
+
+class ApiError(Exception):
+    """The API refused or failed a request; the message is already redacted."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class AmbiguousWrite(ApiError):
+    """A write whose outcome is unknown: it may or may not have been applied."""
+
+
+@dataclass
+class Secrets:
+    """Every secret seen so far, so that no text carries one out."""
+
+    values: set[str] = field(default_factory=set)
+
+    def add(self, value: str | None) -> None:
+        if value:
+            self.values.add(value)
+
+    def redact(self, text: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, "[redacted]")
+        return text
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    base_url: str
+    token_url: str
+    client_id: str = field(default="", repr=False)
+    client_secret: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+    writes_per_second: float = 1.0
+    timeout: float = 10.0
+
+
+def resolve_settings(configured: Mapping[str, Any], environ: Mapping[str, str]) -> ApiSettings:
+    """``calltmpl.yaml``'s ``api:`` with ``MINDFUL_API_URL``/``MINDFUL_TOKEN_URL`` over it,
+    and credentials only from the environment; raise :class:`SettingsError` when unusable."""
+    base_url = environ.get("MINDFUL_API_URL") or configured.get("base_url") or DEFAULT_BASE_URL
+    token_url = environ.get("MINDFUL_TOKEN_URL") or configured.get("token_url") or DEFAULT_TOKEN_URL
+    for name, url in (("API URL", base_url), ("token URL", token_url)):
+        check_url(name, url)
+    token = environ.get("MINDFUL_TOKEN", "")
+    client_id = environ.get("MINDFUL_CLIENT_ID", "")
+    client_secret = environ.get("MINDFUL_CLIENT_SECRET", "")
+    if not token and not (client_id and client_secret):
+        raise SettingsError(
+            "no credentials: set MINDFUL_CLIENT_ID and MINDFUL_CLIENT_SECRET (an Application "
+            "Client of the Mindful UI), or MINDFUL_TOKEN (a bearer token)"
+        )
+    return ApiSettings(
+        base_url.rstrip("/"),
+        token_url,
+        client_id,
+        client_secret,
+        token,
+        float(configured.get("writes_per_second", 1.0)),
+    )
+
+
+def check_url(name: str, url: str) -> None:
+    """Only https, or plain http to a loopback address (a local sandbox)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return
+    if parts.scheme == "http":
+        raise SettingsError(
+            f"the {name} {url} is plain http to a host that is not loopback; use https"
+        )
+    raise SettingsError(f"the {name} {url!r} is not an https:// URL")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Client:
+    """One authenticated session with the API.
+
+    ``sleep``, ``clock`` and ``jitter`` are the client's only contacts with time and chance,
+    so tests can observe the waits.
+    """
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        *,
+        secrets: Secrets | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ):
+        self.settings = settings
+        self.secrets = secrets or Secrets()
+        self.secrets.add(settings.client_secret)
+        self.secrets.add(settings.token)
+        self._sleep, self._clock, self._jitter = sleep, clock, jitter
+        # A local sandbox is reached directly, never through a proxy from the environment.
+        loopback = _is_loopback(urlsplit(settings.base_url).hostname or "")
+        self._http = httpx.Client(
+            timeout=settings.timeout, follow_redirects=False, trust_env=not loopback
+        )
+        self._token = settings.token
+        self._expires = float("inf") if settings.token else 0.0
+        self._last_write = -float("inf")
+        self.writes = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the endpoints ---------------------------------------------------------------------
+
+    def list_targets(self) -> list[dict[str, Any]]:
+        answer = self._request("GET", TARGETS)
+        items = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise ApiError(f"GET {TARGETS} answered no list under data: {self._show(answer)}")
+        found = []
+        for item in items:
+            inner = item.get("callTarget", item) if isinstance(item, dict) else None
+            if not isinstance(inner, dict) or "id" not in inner:
+                raise ApiError(
+                    f"GET {TARGETS} listed something that is no call target: {self._show(item)}"
+                )
+            found.append(inner)
+        return found
+
+    def get_target(self, target_id: int) -> dict[str, Any] | None:
+        answer = self._request("GET", f"{TARGETS}/{target_id}", missing_ok=True)
+        if answer is None:
+            return None
+        inner = answer.get("data", {}).get("callTarget") if isinstance(answer, dict) else None
+        if not isinstance(inner, dict):
+            raise ApiError(
+                f"GET {TARGETS}/{target_id} answered no call target: {self._show(answer)}"
+            )
+        return inner
+
+    def find_by_name(self, name: str) -> dict[str, Any] | None:
+        matches = [t for t in self.list_targets() if t.get("name") == name]
+        if len(matches) > 1:
+            ids = ", ".join(str(t.get("id")) for t in matches)
+            raise ApiError(f"{len(matches)} call targets are named {name!r} (ids {ids})")
+        return matches[0] if matches else None
+
+    def create_target(self, body: Mapping[str, Any], read_cache: float = 1.0) -> dict[str, Any]:
+        """POST, never blindly repeated: after an ambiguous failure, the name is looked up
+        (once the read cache has caught up) and only a missing target is created again."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return self._data(self._request("POST", TARGETS, {"data": dict(body)}))
+            except AmbiguousWrite:
+                self._sleep(read_cache + 0.1)
+                found = self.find_by_name(str(body.get("name")))
+                if found is not None:
+                    return found
+                self._backoff(attempt)
+        raise ApiError(f"could not create {body.get('name')!r} after {ATTEMPTS} attempts")
+
+    def update_target(self, target_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT the whole call target (whether PUT merges or replaces is undocumented)."""
+        payload = {"data": {**body, "id": target_id}}
+        return self._data(self._request("PUT", f"{TARGETS}/{target_id}", payload))
+
+    # --- transport -------------------------------------------------------------------------
+
+    def _data(self, answer: Any) -> dict[str, Any]:
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise ApiError(f"the API answered no call target: {self._show(answer)}")
+        return data
+
+    def _request(
+        self, method: str, path: str, body: Any = None, *, missing_ok: bool = False
+    ) -> Any:
+        write = method in ("POST", "PUT")
+        renewed = False
+        for attempt in range(ATTEMPTS):
+            if write:
+                self._pace()
+            try:
+                response = self._send(method, path, body)
+            except httpx.TimeoutException as exc:
+                if method == "POST":
+                    raise AmbiguousWrite(f"{method} {path} timed out: {self._show(exc)}") from None
+                self._backoff(attempt)
+                continue
+            except httpx.TransportError as exc:
+                if method == "POST":
+                    raise AmbiguousWrite(f"{method} {path} failed: {self._show(exc)}") from None
+                self._backoff(attempt)
+                continue
+            status = response.status_code
+            if status == 401 and not renewed and not self.settings.token:
+                renewed, self._expires = True, 0.0
+                continue
+            if status == 429:
+                self._sleep(self._retry_after(response, attempt))
+                continue
+            if status >= 500:
+                if method == "POST":
+                    raise AmbiguousWrite(self._failure(method, path, response), status)
+                self._backoff(attempt)
+                continue
+            if status == 404 and missing_ok:
+                return None
+            if not 200 <= status < 300:
+                raise ApiError(self._failure(method, path, response), status)
+            try:
+                return response.json()
+            except ValueError:
+                raise ApiError(
+                    f"{method} {path} answered {status} without JSON: "
+                    f"{self._show(response.text[:200])}",
+                    status,
+                ) from None
+        raise ApiError(f"{method} {path} still failing after {ATTEMPTS} attempts")
+
+    def _send(self, method: str, path: str, body: Any) -> httpx.Response:
+        headers = {
+            "Authorization": f"Bearer {self._bearer()}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        if method in ("POST", "PUT"):
+            self._last_write = self._clock()
+            self.writes += 1
+        return self._http.request(method, self.settings.base_url + path, headers=headers, json=body)
+
+    def _bearer(self) -> str:
+        if self._token and self._clock() < self._expires - TOKEN_MARGIN:
+            return self._token
+        if self.settings.token:
+            return self.settings.token
+        try:
+            response = self._http.post(
+                self.settings.token_url,
+                auth=(self.settings.client_id, self.settings.client_secret),
+                data={"grant_type": "client_credentials"},
+                headers={"Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(f"token request failed: {self._show(exc)}") from None
+        if response.status_code != 200:
+            raise ApiError(
+                self._failure("POST", self.settings.token_url, response), response.status_code
+            )
+        try:
+            answer = response.json()
+            token = str(answer["access_token"])
+            lifetime = float(answer.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise ApiError("the token endpoint answered without an access_token") from None
+        self.secrets.add(token)
+        self._token, self._expires = token, self._clock() + lifetime
+        return token
+
+    def _pace(self) -> None:
+        gap = 1.0 / self.settings.writes_per_second - (self._clock() - self._last_write)
+        if gap > 0:
+            self._sleep(gap)
+
+    def _backoff(self, attempt: int) -> None:
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+        self._sleep(ceiling * (0.5 + self._jitter() / 2))
+
+    def _retry_after(self, response: httpx.Response, attempt: int) -> float:
+        value = response.headers.get("Retry-After", "")
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = RATE_LIMIT_FLOOR * 2**attempt * (0.5 + self._jitter())
+        return min(RETRY_AFTER_CAP, max(RATE_LIMIT_FLOOR, seconds))
+
+    def _failure(self, method: str, path: str, response: httpx.Response) -> str:
+        return f"{method} {path} answered {response.status_code}: {self._show(response.text)}"
+
+    def _show(self, value: object) -> str:
+        text = value if isinstance(value, str) else repr(value)
+        return self.secrets.redact(text.strip()[:500])

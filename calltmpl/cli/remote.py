@@ -1,0 +1,306 @@
+"""Commands that speak to the Mindful API: plan, push, and the local sandbox.
+
+``plan`` exits 0 when everything is in sync and 4 when changes are pending (create, update or
+drift), so CI can tell the two apart by the exit code alone (like Terraform's
+``-detailed-exitcode``, whose 2 is taken here by usage errors). Both lint first: 1 when a
+selected call target has an error finding, 2 for usage and settings errors, 3 when the remote
+refused or failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from calltmpl import policy
+from calltmpl.cli import (
+    FINDINGS,
+    OK,
+    PATHS,
+    config_option,
+    fail,
+    load_settings,
+    main,
+    print_diagnostics,
+)
+from calltmpl.config import Settings
+from calltmpl.diagnostics import Diagnostic, Severity
+from calltmpl.project import Project, UsageError
+
+if TYPE_CHECKING:  # the API modules load httpx, which lint and render have no use for
+    from calltmpl.api import Client
+    from calltmpl.lockfile import Lock
+    from calltmpl.plan import Desired, Plan
+    from calltmpl.push import Result
+
+REMOTE_FAILED, PENDING = 3, 4
+BACKUPS = Path(".calltmpl") / "backups"
+
+_FORMAT = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for pipelines.",
+)
+
+
+@main.command("plan")
+@PATHS
+@_FORMAT
+@config_option
+def plan_command(paths: tuple[Path, ...], output_format: str, config: Path | None) -> None:
+    """Show what a push would change, per queue, writing nothing: create, update (with each
+    member's remote and new value), unchanged or drifted. Exit 0 in sync, 4 changes pending."""
+    settings, desired = _prepare(paths, config)
+    with _client(settings) as client:
+        plan = _plan(settings, desired, client)
+    if output_format == "json":
+        click.echo(json.dumps({"pending": plan.pending, "plan": _plan_json(plan)}, indent=2))
+    else:
+        _print_plan(plan)
+    sys.exit(PENDING if plan.pending else OK)
+
+
+@main.command("push")
+@PATHS
+@click.option(
+    "--yes", is_flag=True, help="Apply without asking (needed when stdin is no terminal)."
+)
+@click.option("--force", is_flag=True, help="Overwrite call targets edited outside calltmpl.")
+@_FORMAT
+@config_option
+def push_command(
+    paths: tuple[Path, ...], yes: bool, force: bool, output_format: str, config: Path | None
+) -> None:
+    """Lint, show the plan, ask, and apply it to the Mindful API. Nothing is sent when a
+    selected call target has an error finding. Exit 3 when the remote refused or failed one
+    (the others are still applied)."""
+    settings, desired = _prepare(paths, config)
+    if not yes and not sys.stdin.isatty():
+        fail("stdin is not a terminal, so nobody can confirm: add --yes to push")
+    with _client(settings) as client:
+        plan = _plan(settings, desired, client)
+        if output_format == "text":
+            _print_plan(plan)
+        if not plan.pending:
+            _finish(output_format, plan, [])
+        if not yes and not click.confirm("Apply this plan?", default=False):
+            click.echo("nothing pushed")
+            sys.exit(OK)
+        from calltmpl.push import apply
+
+        lock = _lock(settings)
+        results = apply(
+            plan,
+            client,
+            lock,
+            settings.root / BACKUPS,
+            force=force,
+            progress=_progress(len(plan.steps), output_format),
+        )
+    _finish(output_format, plan, results)
+
+
+@main.command("sandbox")
+@click.option("--port", type=int, default=8080, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Keep the call targets in this JSON file between runs.",
+)
+def sandbox_command(port: int, state_file: Path | None) -> None:
+    """Run a stand-in Mindful API on 127.0.0.1, to rehearse a push (e.g. in CI). It accepts
+    MINDFUL_CLIENT_ID / MINDFUL_CLIENT_SECRET when set, else sandbox / sandbox-secret."""
+    client_id = os.environ.get("MINDFUL_CLIENT_ID") or "sandbox"
+    client_secret = os.environ.get("MINDFUL_CLIENT_SECRET") or "sandbox-secret"
+    url = f"http://127.0.0.1:{port}"
+    click.echo(f"Mindful sandbox on {url}; point calltmpl at it with:")
+    click.echo(f"  export MINDFUL_API_URL={url} MINDFUL_TOKEN_URL={url}/oauth2/token")
+    if "MINDFUL_CLIENT_SECRET" not in os.environ:
+        click.echo(f"  export MINDFUL_CLIENT_ID={client_id} MINDFUL_CLIENT_SECRET={client_secret}")
+    from calltmpl import sandbox
+
+    try:
+        sandbox.serve(port, state_file, client_id, client_secret)
+    except OSError as exc:
+        fail(f"cannot serve on {url}: {exc}")
+
+
+# --- the steps both commands share ---------------------------------------------------------
+
+
+def _prepare(paths: Sequence[Path], config: Path | None) -> tuple[Settings, list[Desired]]:
+    """Settings, then lint (an error finding stops everything), then the desired targets."""
+    settings = load_settings(config, paths)
+    try:
+        options = policy.resolve(settings.lint, settings.root)
+    except policy.SelectorError as exc:
+        fail(str(exc))
+    project = Project(settings)
+    try:
+        selection = project.select(list(paths))
+        report = project.lint(selection, options)
+        errors = [d for d in report.diagnostics if d.severity >= Severity.ERROR]
+        if errors:
+            print_diagnostics("text", errors, report.checked)
+            click.echo("nothing was sent: fix the errors above first", err=True)
+            sys.exit(FINDINGS)
+        desired = project.desired(selection)
+    except UsageError as exc:
+        fail(str(exc))
+    failures = [d for d in desired if isinstance(d, Diagnostic)]
+    if failures:
+        print_diagnostics("text", failures, report.checked)
+        sys.exit(FINDINGS)
+    return settings, [d for d in desired if not isinstance(d, Diagnostic)]
+
+
+def _client(settings: Settings) -> Client:
+    from calltmpl.api import Client, SettingsError, resolve_settings
+
+    try:
+        return Client(resolve_settings(settings.api, os.environ))
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def _lock(settings: Settings) -> Lock:
+    from calltmpl.lockfile import LOCK_NAME, Lock, LockError
+
+    try:
+        return Lock.load(settings.root / LOCK_NAME)
+    except LockError as exc:
+        fail(str(exc))
+
+
+def _plan(settings: Settings, desired: list[Desired], client: Client) -> Plan:
+    from calltmpl.api import ApiError
+    from calltmpl.plan import make_plan
+
+    lock = _lock(settings)
+    try:
+        return make_plan(desired, lock, client)
+    except ApiError as exc:
+        click.echo(f"calltmpl: error: reading the remote call targets: {exc}", err=True)
+        sys.exit(REMOTE_FAILED)
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def _absent(value: Any) -> bool:
+    from calltmpl.plan import ABSENT
+
+    return value is ABSENT
+
+
+def _value(value: Any) -> str:
+    return "(absent)" if _absent(value) else json.dumps(value, ensure_ascii=False)
+
+
+def _print_plan(plan: Plan) -> None:
+    width = max((len(s.desired.file) for s in plan.steps), default=0)
+    for step in plan.steps:
+        ident = f" (id {step.target_id})" if step.target_id is not None else ""
+        note = f": {step.note}" if step.note else ""
+        click.echo(
+            f"{step.action:<10} {step.desired.file:<{width}}  {step.desired.name!r}{ident}{note}"
+        )
+        for change in step.changes if step.action != "unchanged" else ():
+            click.echo(
+                f"             {change.pointer}: {_value(change.remote)} -> {_value(change.new)}"
+            )
+    counts = {
+        a: sum(s.action == a for s in plan.steps)
+        for a in ("create", "update", "drifted", "unchanged")
+    }
+    click.echo("Plan: " + ", ".join(f"{n} {a}" for a, n in counts.items()) + ".")
+
+
+def _plan_json(plan: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "queue": step.desired.key,
+            "file": step.desired.file,
+            "name": step.desired.name,
+            "action": step.action,
+            "id": step.target_id,
+            "note": step.note,
+            "changes": [
+                {"pointer": c.pointer, "remote": c.remote, "new": c.new}
+                if not _absent(c.remote)
+                else {"pointer": c.pointer, "new": c.new}
+                for c in step.changes
+            ],
+        }
+        for step in plan.steps
+    ]
+
+
+def _progress(total: int, output_format: str) -> Any:
+    """One line per call target, or a single updating line on a terminal."""
+    live = output_format == "text" and sys.stdout.isatty()
+
+    def report(index: int, result: Result) -> None:
+        if output_format != "text":
+            return
+        line = f"[{index + 1}/{total}] {result.result} {result.step.desired.file}"
+        if live:
+            click.echo(f"\r\x1b[2K{line}", nl=index + 1 == total)
+        else:
+            click.echo(line)
+
+    return report
+
+
+def _finish(output_format: str, plan: Plan, results: list[Result]) -> None:
+    failed = [r for r in results if not r.ok]
+    if output_format == "json":
+        document = {
+            "plan": _plan_json(plan),
+            "results": [
+                {
+                    "queue": r.step.desired.key,
+                    "file": r.step.desired.file,
+                    "name": r.step.desired.name,
+                    "result": r.result,
+                    "id": r.target_id,
+                    "message": r.message,
+                }
+                for r in results
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
+    elif not results:
+        click.echo("Nothing to push: every call target is in sync.")
+    else:
+        _summary(results)
+    if failed:
+        if output_format == "text":
+            names = ", ".join(r.step.desired.file for r in failed)
+            click.echo(f"{len(failed)} call target(s) not pushed: {names}", err=True)
+        sys.exit(REMOTE_FAILED)
+    sys.exit(OK)
+
+
+def _summary(results: list[Result]) -> None:
+    rows = [("queue", "result", "id", "detail")]
+    rows += [
+        (r.step.desired.file, r.result, "" if r.target_id is None else str(r.target_id), r.message)
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
+            + ("  " + row[3] if row[3] else "")
+        )

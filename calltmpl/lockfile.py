@@ -1,0 +1,99 @@
+"""``calltmpl.lock``: which remote call target each queue is, and what was last pushed.
+
+Meant to be committed, so a teammate's or CI's push knows the same ids. Each entry keeps the
+remote id, the name, the hash of the body last sent (``pushed``) and the hash of the body the
+API held right after (``remote``): the server may normalise what it stores, so drift (an edit
+made in the Mindful UI) is a remote that differs from ``remote``, not from ``pushed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+LOCK_NAME = "calltmpl.lock"
+VERSION = 1
+MEMBERS = ("name", "configuration", "phoneNumbers")
+"""What a call target's hash covers: everything but the server-assigned id."""
+
+
+class LockError(Exception):
+    """An unreadable or malformed lock file (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    name: str
+    pushed: str
+    remote: str
+
+
+def body_hash(target: Mapping[str, Any]) -> str:
+    """A stable hash of a call target's content (key order and the id do not count)."""
+    content = {k: target[k] for k in MEMBERS if k in target}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Lock:
+    """The lock file's entries by key (a queue's path without extension, or a payload
+    file's path), read once and written whole, atomically, after every change."""
+
+    def __init__(self, path: Path, entries: dict[str, Entry] | None = None):
+        self.path = path
+        self.entries: dict[str, Entry] = dict(entries or {})
+
+    @classmethod
+    def load(cls, path: Path) -> Lock:
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LockError(f"{path}: cannot read: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise LockError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+        targets = data.get("targets") if isinstance(data, dict) else None
+        if not isinstance(targets, dict) or data.get("version") != VERSION:
+            raise LockError(f'{path}: expected {{"version": {VERSION}, "targets": {{...}}}}')
+        entries = {}
+        for key, value in targets.items():
+            try:
+                entries[key] = Entry(
+                    int(value["id"]), str(value["name"]), str(value["pushed"]), str(value["remote"])
+                )
+            except (KeyError, TypeError, ValueError):
+                message = f"{path}: entry {key!r} needs id, name, pushed and remote"
+                raise LockError(message) from None
+        return cls(path, entries)
+
+    def get(self, key: str) -> Entry | None:
+        return self.entries.get(key)
+
+    def set(self, key: str, entry: Entry) -> None:
+        """Record an entry and write the file at once, so an interrupted push keeps what it
+        did."""
+        self.entries[key] = entry
+        self.save()
+
+    def save(self) -> None:
+        document = {
+            "version": VERSION,
+            "targets": {key: asdict(self.entries[key]) for key in sorted(self.entries)},
+        }
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        handle, temporary = tempfile.mkstemp(prefix=".calltmpl.lock.", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
