@@ -150,6 +150,20 @@ UNUSED_SUPPRESSION = Code(
     Good: maxEcbtPlayback: 45  # calltmpl: disable=CT305 -- short queue, agreed with ops
     """,
 )
+LINK_OUTSIDE = Code(
+    "CT008",
+    "link-outside-repository",
+    E,
+    """
+    A queue or payload file is a link to a file outside the repository; it is not read.
+
+    Why: a link committed to the repository (say to /proc/self/environ or a key file) would
+    make calltmpl read the file and print its lines in CI's log. Copy the file in instead.
+    Bad:  queues/shared.yaml -> ../../other-repo/queues/shared.yaml
+    Good: queues/shared.yaml, a file of this repository
+    """,
+    fatal=True,
+)
 
 TEMPLATE_NOT_FOUND = Code(
     "CT101",
@@ -282,6 +296,7 @@ ALL: tuple[Code, ...] = (
     PAYLOAD_SHAPE,
     UNUSED_VARIABLE,
     UNUSED_SUPPRESSION,
+    LINK_OUTSIDE,
     TEMPLATE_NOT_FOUND,
     TEMPLATE_SYNTAX,
     UNDEFINED_VARIABLE,

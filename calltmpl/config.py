@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from calltmpl import catalog, parsing, policy
@@ -66,7 +66,7 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
     try:
         text = config_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(shown, 0, 0, f"cannot read the configuration: {exc}") from None
+        raise ConfigError(shown, 1, 1, f"cannot read the configuration: {exc}") from None
     try:
         data = parsing.load_yaml(text)
     except parsing.ParseError as exc:
@@ -79,6 +79,13 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
     root = config_file.resolve().parent
     templates = reader.strings(data.get("templates", list(DEFAULT_TEMPLATES)), "/templates")
     queues = reader.strings(data.get("queues", list(DEFAULT_QUEUES)), "/queues")
+    for index, pattern in enumerate(queues):
+        if PurePosixPath(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
+            raise reader.fail(
+                f"/queues/{index}",
+                f"queue glob {pattern!r} must stay inside "
+                "the repository: relative to calltmpl.yaml, without '..'",
+            )
     output = data.get("output", DEFAULT_OUTPUT)
     if not isinstance(output, str) or not output.strip():
         raise reader.fail("/output", f"output must be a folder name, got {output!r}")

@@ -6,6 +6,11 @@ import fnmatch
 from pathlib import PurePosixPath
 
 
+def normalise(pattern: str) -> str:
+    """A glob ending in ``**`` means every file below: ``queues/**`` is ``queues/**/*``."""
+    return pattern + "/*" if PurePosixPath(pattern).name == "**" else pattern
+
+
 def glob_root(pattern: str) -> str:
     """The literal folder a glob starts from: ``queues`` for ``queues/**/*.yaml``."""
     parts = PurePosixPath(pattern).parts

@@ -55,6 +55,8 @@ def load_yaml(text: str) -> Any:
         return _SAFE.load(text)
     except MarkedYAMLError as exc:
         raise _parse_error(exc) from None
+    except RecursionError:
+        raise ParseError("nested too deeply", 1, 1) from None
     except YAMLError as exc:
         raise ParseError(str(exc).strip().splitlines()[0], 1, 1) from None
 
@@ -67,10 +69,25 @@ def _parse_error(exc: MarkedYAMLError) -> ParseError:
 
 
 def load_json(text: str) -> Any:
+    """Strict JSON: no NaN or Infinity, which the API cannot take; nesting deep enough to
+    exhaust the parser is an error, not a crash."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ParseError(exc.msg, exc.lineno, exc.colno) from None
+    except _Constant as exc:
+        line = text.count("\n", 0, text.find(exc.args[0])) + 1
+        raise ParseError(f"{exc.args[0]} is not JSON", line, 1) from None
+    except RecursionError:
+        raise ParseError("nested too deeply", 1, 1) from None
+
+
+class _Constant(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Constant(name)
 
 
 def unescape(part: str) -> str:
@@ -208,7 +225,7 @@ def load_simple_yaml(text: str) -> Any:
     """The fast path's value for ``text``; raise :class:`_NotSimple` when it does not apply."""
     try:
         return json.loads(_scan(text))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _NotSimple from None
 
 
@@ -217,7 +234,7 @@ def load_payload_text(text: str) -> Any:
     if text.lstrip().startswith("{"):
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return load_yaml(text)
 
@@ -233,11 +250,11 @@ def yaml_positions(text: str) -> Positions:
     try:
         _scan(text, positions)
         return positions
-    except _NotSimple:
+    except (_NotSimple, RecursionError):
         positions.clear()
     try:
         node = _RT.load(text)
-    except YAMLError:
+    except (YAMLError, RecursionError):
         return {}
     _walk_rt(node, "", positions)
     return positions
@@ -262,7 +279,7 @@ def yaml_key_positions(text: str) -> Positions:
     """Positions of the keys (not the values) of every mapping in a YAML document."""
     try:
         node = _RT.load(text)
-    except YAMLError:
+    except (YAMLError, RecursionError):
         return {}
     positions: Positions = {}
     _walk_keys(node, "", positions)
@@ -335,6 +352,6 @@ def json_positions(
             raise ValueError(f"unexpected {char!r}")
         return number.end()
 
-    with contextlib.suppress(ValueError, IndexError):
+    with contextlib.suppress(ValueError, IndexError, RecursionError):
         value(0, base)
     return positions

@@ -6,38 +6,36 @@ This is the library's front door; the CLI is a thin layer over :class:`Project`.
 from __future__ import annotations
 
 import functools
-import json
-import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from calltmpl import codes, parsing, suppress
+from calltmpl import suppress
 from calltmpl.config import CONFIG_NAME, Settings
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.lint import (
-    Subject,
-    lint_set,
-    lint_subject,
-    payload_subject,
-    rendered_subject,
-    unused_variables,
-)
+from calltmpl.environment import BUILTIN_DIR, BUILTIN_PREFIX
+from calltmpl.errors import UsageError
+from calltmpl.lint import Subject, lint_set, lint_subject, unused_variables
+from calltmpl.locate import rendered_subject
+from calltmpl.parallel import parallel_map
+from calltmpl.payloads import load_payload, looks_like_payload, payload_document
 from calltmpl.plan import Desired, content
 from calltmpl.policy import LintOptions
-from calltmpl.queues import discover, load_queue, matches_queue_glob, queue_id, shown_path
-from calltmpl.render import BUILTIN_DIR, BUILTIN_PREFIX, Rendered, Renderer
+from calltmpl.queues import (
+    discover,
+    escapes,
+    load_queue,
+    matches_queue_glob,
+    queue_id,
+    shown_path,
+)
+from calltmpl.render import Rendered, Renderer
 from calltmpl.suppress import Suppression
 
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-class UsageError(Exception):
-    """A path or argument the command cannot work with (exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -63,11 +61,14 @@ class Project:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.renderer = Renderer(settings.templates)
+        self._queues: list[tuple[Path, str]] | None = None
 
     # --- selection ---------------------------------------------------------------------
 
     def all_queues(self) -> list[tuple[Path, str]]:
-        return list(discover(self.settings))
+        if self._queues is None:
+            self._queues = list(discover(self.settings))
+        return list(self._queues)
 
     def select(self, paths: Sequence[Path], *, ignore_unmatched: bool = False) -> Selection:
         """Resolve command-line paths; no path means every queue of the repository."""
@@ -80,15 +81,15 @@ class Project:
             if not path.exists():
                 raise UsageError(f"{path}: no such file or folder")
             if path.is_dir():
-                self._select_folder(path.resolve(), queues, payloads)
+                self._select_folder(Path(os.path.abspath(path)), queues, payloads)
             elif path.name == CONFIG_NAME:
                 queues.update(self.all_queues())
                 complete = True
-            elif path.suffix == ".json":
-                if not ignore_unmatched or _looks_like_payload(path):
-                    payloads[path.resolve()] = None
             elif path.suffix in TEMPLATE_SUFFIXES or self._in_template_folder(path):
-                queues.update(self.queues_using(path))
+                queues.update(self.queues_using({path}))
+            elif path.suffix == ".json":
+                if not ignore_unmatched or self._hook_payload(path):
+                    payloads[Path(os.path.abspath(path))] = None
             elif path.suffix in YAML_SUFFIXES:
                 root = matches_queue_glob(path, self.settings)
                 if root is not None or not ignore_unmatched:
@@ -99,23 +100,33 @@ class Project:
                 )
         return Selection(tuple(sorted(queues.items())), tuple(payloads), complete)
 
+    def _hook_payload(self, path: Path) -> bool:
+        """A .json file a hook passes is linted when it is a payload, but not when it is one
+        of the rendered outputs, which would only repeat their queues (and clash by name)."""
+        output = Path(os.path.abspath(self.settings.output))
+        return not Path(os.path.abspath(path)).is_relative_to(output) and looks_like_payload(path)
+
     def _select_folder(
         self, folder: Path, queues: dict[Path, str], payloads: dict[Path, None]
     ) -> None:
         queues.update((p, r) for p, r in self.all_queues() if p.is_relative_to(folder))
-        output = self.settings.output.resolve()
+        templates = {p for p in folder.rglob("*") if p.suffix in TEMPLATE_SUFFIXES}
+        if templates:
+            queues.update(self.queues_using(templates))
+        output = Path(os.path.abspath(self.settings.output))
         for path in sorted(folder.rglob("*.json")):
             hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-            if not hidden and not path.is_relative_to(output) and _looks_like_payload(path):
+            if not hidden and not path.is_relative_to(output) and looks_like_payload(path):
                 payloads[path] = None
 
     def _in_template_folder(self, path: Path) -> bool:
         resolved = path.resolve()
         return any(resolved.is_relative_to(t.resolve()) for t in self.settings.templates)
 
-    def queues_using(self, template: Path) -> Iterator[tuple[Path, str]]:
-        """Queues that render through ``template``: directly, by inheritance or include."""
-        wanted = str(template.resolve())
+    def queues_using(self, templates: set[Path]) -> Iterator[tuple[Path, str]]:
+        """Queues that render through one of ``templates``: directly, by inheritance or
+        include."""
+        wanted = {str(t.resolve()) for t in templates}
         for path, root in self.all_queues():
             try:
                 loaded = load_queue(path, self.settings.root)
@@ -125,7 +136,7 @@ class Project:
             if isinstance(loaded, Diagnostic):
                 continue
             closure = self.renderer.closure(loaded.template)
-            if closure is None or wanted in closure:
+            if closure is None or wanted & closure:
                 yield path, root
 
     # --- render ------------------------------------------------------------------------
@@ -166,7 +177,7 @@ class Project:
                 labelled.append((shown_path(path), target))
                 subjects.append(functools.partial(self._queue_subject, path))
         for path in selection.payloads:
-            loaded = load_payload(path)
+            loaded = load_payload(path, self.settings.root)
             if isinstance(loaded, Diagnostic):
                 found.append(loaded)
                 continue
@@ -178,7 +189,7 @@ class Project:
         outcome = suppress.apply(
             found,
             [*checked, *(d.file for d in found), *self._template_files(selection.complete)],
-            read_shown,
+            functools.partial(read_shown, root=self.settings.root),
             lambda file: file in checked or selection.complete,
         )
         kept = [d for d in (options.apply(d) for d in outcome.kept) if d is not None]
@@ -213,7 +224,7 @@ class Project:
                 queue = rendered.queue
                 found.append(Desired(queue.queue, queue.shown, content(rendered.target)))
         for path in selection.payloads:
-            loaded = load_payload(path)
+            loaded = load_payload(path, self.settings.root)
             if isinstance(loaded, Diagnostic):
                 found.append(loaded)
             else:
@@ -244,113 +255,34 @@ def _render_document(project: Project, path: Path) -> str | Diagnostic:
     return result if isinstance(result, Diagnostic) else payload_document(result.target)
 
 
-# --- parallel work -------------------------------------------------------------------------
-
-PARALLEL_FROM = 48
-"""Below this many queues, starting worker processes costs more than it saves."""
-
-S = TypeVar("S")
-T = TypeVar("T")
-R = TypeVar("R")
-_STATE: Any = None
-
-
-def parallel_map(function: Callable[[S, T], R], state: S, items: list[T]) -> list[R]:
-    """``[function(state, item) for item in items]``, spread over the CPUs when worth it.
-
-    Workers are forked, so they inherit ``state`` (a loaded project, compiled templates)
-    instead of rebuilding it; where forking is unavailable or unsafe, the work runs here.
-    """
-    workers = _worker_count(len(items))
-    if workers < 2:
-        return [function(state, item) for item in items]
-    global _STATE
-    _STATE = (function, state)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            chunk = max(1, len(items) // (workers * 8))
-            return pool.map(_run, items, chunksize=chunk)
-    finally:
-        _STATE = None
-
-
-def _run(item: Any) -> Any:
-    function, state = _STATE
-    return function(state, item)
-
-
-def _worker_count(items: int) -> int:
-    if items < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    if threading.active_count() > 1:  # forking a threaded process can deadlock
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(cpus or 1, 8)
-
-
 def _same(subject: Subject) -> Subject:
     return subject
 
 
-def read_shown(file: str) -> str | None:
-    """The text of a file named as diagnostics name it, built-in templates included."""
+def read_shown(file: str, root: Path) -> str | None:
+    """The text of a file named as diagnostics name it, built-in templates included; never
+    of a link out of the repository ``root``."""
     path = Path(file)
     if not path.is_file() and file.startswith(BUILTIN_PREFIX):
         path = BUILTIN_DIR / file[len(BUILTIN_PREFIX) :]
+    elif escapes(path, root):
+        return None
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
 
-def payload_document(target: dict[str, Any]) -> str:
-    """The POST body for a call target, as ``render`` prints and writes it."""
-    return json.dumps({"data": target}, indent=2, ensure_ascii=False) + "\n"
+class SourceLines:
+    """Lines of the files diagnostics name, each file read once, for the text output."""
 
+    def __init__(self, root: Path):
+        self.root = root
+        self._files: dict[str, list[str]] = {}
 
-ENVELOPES = ("/data/callTarget", "/data", "")
-
-
-def unwrap(document: Any) -> tuple[dict[str, Any], str] | None:
-    """The call target in a POST body, a GET answer or bare, with its pointer in the file."""
-    if not isinstance(document, dict):
-        return None
-    data = document.get("data")
-    if isinstance(data, dict):
-        inner = data.get("callTarget")
-        if isinstance(inner, dict) and len(data) == 1:
-            return inner, "/data/callTarget"
-        return data, "/data"
-    if "configuration" in document or "name" in document:
-        return document, ""
-    return None
-
-
-def load_payload(path: Path) -> Subject | Diagnostic:
-    shown = shown_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
-    try:
-        document = parsing.load_json(text)
-    except parsing.ParseError as exc:
-        return codes.PAYLOAD_SYNTAX.at(shown, exc.line, exc.column, exc.message)
-    found = unwrap(document)
-    if found is None:
-        return codes.PAYLOAD_SHAPE.at(
-            shown,
-            1,
-            1,
-            'no call target found; expected {"data": {...}} (a POST body), '
-            '{"data": {"callTarget": {...}}} (a GET answer) or a bare call target',
-        )
-    target, base = found
-    return payload_subject(shown, text, target, base)
-
-
-def _looks_like_payload(path: Path) -> bool:
-    try:
-        return unwrap(json.loads(path.read_text(encoding="utf-8"))) is not None
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
+    def __call__(self, file: str, line: int) -> str:
+        if file not in self._files:
+            text = read_shown(file, self.root)
+            self._files[file] = text.splitlines() if text is not None else []
+        lines = self._files[file]
+        return lines[line - 1] if 1 <= line <= len(lines) else ""

@@ -11,7 +11,7 @@ from typing import Any
 from calltmpl import codes, parsing
 from calltmpl.config import Settings
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.globs import glob_match, glob_root
+from calltmpl.globs import glob_match, glob_root, normalise
 
 
 @dataclass(frozen=True)
@@ -37,33 +37,43 @@ def shown_path(path: Path) -> str:
 def queue_id(path: Path, root: Path) -> str:
     """The ``queue`` variable: the path relative to the root, without its extension."""
     try:
-        relative = path.resolve().relative_to(root)
+        relative = Path(os.path.abspath(path)).relative_to(root)
     except ValueError:
         relative = Path(path.name)
     return PurePosixPath(relative.with_suffix("").as_posix()).as_posix()
 
 
 def discover(settings: Settings) -> Iterator[tuple[Path, str]]:
-    """Every queue file of the repository with the root of the glob that found it, sorted."""
+    """Every queue file of the repository with the root of the glob that found it, sorted.
+
+    Paths are as found, links not followed, so a link that leaves the repository is named by
+    its own path when :func:`load_queue` refuses it.
+    """
     seen: set[Path] = set()
     found: list[tuple[Path, str]] = []
     for pattern in settings.queues:
-        for path in settings.root.glob(pattern):
-            resolved = path.resolve()
-            if path.is_file() and resolved not in seen:
-                seen.add(resolved)
-                found.append((resolved, glob_root(pattern)))
+        for path in settings.root.glob(normalise(pattern)):
+            if path.is_file() and path not in seen:
+                seen.add(path)
+                found.append((path, glob_root(pattern)))
     yield from sorted(found)
+
+
+def escapes(path: Path, root: Path) -> bool:
+    """Whether a path inside the repository resolves outside it (through a link): such a
+    file could make calltmpl read, print or overwrite anything the user can."""
+    absolute = Path(os.path.abspath(path))
+    return absolute.is_relative_to(root) and not path.resolve().is_relative_to(root)
 
 
 def matches_queue_glob(path: Path, settings: Settings) -> str | None:
     """The glob root when ``path`` is one of the repository's queue files, else None."""
     try:
-        relative = path.resolve().relative_to(settings.root).parts
+        relative = Path(os.path.abspath(path)).relative_to(settings.root).parts
     except ValueError:
         return None
     for pattern in settings.queues:
-        if glob_match(PurePosixPath(pattern).parts, relative):
+        if glob_match(PurePosixPath(normalise(pattern)).parts, relative):
             return glob_root(pattern)
     return None
 
@@ -74,6 +84,8 @@ def load_queue(path: Path, root: Path) -> QueueFile | Diagnostic:
     Raises OSError or UnicodeDecodeError when the file cannot be read at all.
     """
     shown = shown_path(path)
+    if escapes(path, root):
+        return codes.LINK_OUTSIDE.at(shown, 1, 1, "the queue file links outside the repository")
     text = path.read_text(encoding="utf-8")
     try:
         data = parsing.load_yaml(text)

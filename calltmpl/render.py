@@ -11,13 +11,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
-import functools
 import hashlib
 import json
-import os
 import re
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,64 +24,17 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 from jinja2.exceptions import SecurityError
-from jinja2.loaders import split_template_path
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from calltmpl import codes, parsing
 from calltmpl.diagnostics import Diagnostic
+from calltmpl.environment import (
+    ConfinedLoader,
+    cache_folder,
+    environment,
+    shown_template,
+)
+from calltmpl.origins import Origins
 from calltmpl.queues import QueueFile, shown_path
-
-BUILTIN_DIR = Path(__file__).resolve().parent / "templates"
-BUILTIN_PREFIX = "calltmpl/"
-
-
-class ConfinedLoader(jinja2.BaseLoader):
-    """Loads ``calltmpl/<name>`` from the built-ins and other names from the search path.
-
-    A name may not climb out of its folder (``..``), and a link that resolves outside the
-    folder is treated as missing, so a template cannot read arbitrary files.
-    """
-
-    def __init__(self, search_path: Sequence[Path], mark: Callable[[str, str], str] | None = None):
-        self.search_path = tuple(p.resolve() for p in search_path)
-        self.builtin = BUILTIN_DIR.resolve()
-        self.mark = mark
-        self.loaded: set[str] = set()
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Callable[[], bool]]:
-        path = self.find(template)
-        source = path.read_text(encoding="utf-8")
-        self.loaded.add(str(path))
-        if self.mark is not None:
-            source = self.mark(str(path), source)
-        return source, str(path), lambda: True
-
-    def find(self, template: str) -> Path:
-        if template.startswith(BUILTIN_PREFIX):
-            folders: tuple[Path, ...] = (self.builtin,)
-            name = template[len(BUILTIN_PREFIX) :]
-        else:
-            folders, name = self.search_path, template
-        pieces = split_template_path(name)
-        for folder in folders:
-            candidate = folder.joinpath(*pieces).resolve()
-            if candidate.is_file() and candidate.is_relative_to(folder):
-                return candidate
-        raise jinja2.TemplateNotFound(template)
-
-
-def is_builtin(filename: str) -> bool:
-    return Path(filename).is_relative_to(BUILTIN_DIR.resolve())
-
-
-def shown_template(filename: str) -> str:
-    """A template file as users name it: ``calltmpl/<name>`` for built-ins, else its path."""
-    path = Path(filename)
-    if path.is_relative_to(BUILTIN_DIR.resolve()):
-        return BUILTIN_PREFIX + path.relative_to(BUILTIN_DIR.resolve()).as_posix()
-    return shown_path(path)
 
 
 @dataclass(frozen=True)
@@ -108,8 +59,8 @@ class Renderer:
     def __init__(self, search_path: Sequence[Path]):
         self.search_path = tuple(search_path)
         self.loader = ConfinedLoader(self.search_path)
-        self.env = _environment(self.loader)
-        self._origins: _Origins | None = None
+        self.env = environment(self.loader)
+        self._origins: Origins | None = None
         self._analyses: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
         self._sources: dict[str, list[str]] = {}
 
@@ -203,7 +154,7 @@ class Renderer:
         output: of several candidates, the one whose source names ``member``, else the one
         where the line starts; the queue's own template, line 1, when none can be traced."""
         if self._origins is None:
-            self._origins = _Origins(self.search_path)
+            self._origins = Origins(self.search_path)
         candidates = self._origins.markers(queue, output_line)
         for file, line in candidates:
             if member and f"{member}:" in self.source_line(file, line):
@@ -251,11 +202,15 @@ class Renderer:
                 continue
             try:
                 source, filename, _ = self.loader.get_source(self.env, current)
-                references, read = self._facts(source)
             except (jinja2.TemplateError, OSError, UnicodeDecodeError):
                 files[current] = ""
                 continue
             files[current] = filename
+            try:
+                references, read = self._facts(source)
+            except jinja2.TemplateSyntaxError:
+                # Its queues fail to render (CT102), so every one of them must be selected.
+                return frozenset(f for f in files.values() if f), None
             variables.update(read)
             if None in references:
                 return None, None
@@ -268,7 +223,7 @@ class Renderer:
         Parsing costs more than loading a compiled template, so the facts are kept in the
         cache folder too, as JSON keyed by the source's hash.
         """
-        folder = _cache_folder("facts")
+        folder = cache_folder("facts")
         entry = None
         if folder is not None:
             digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
@@ -287,133 +242,6 @@ class Renderer:
         return references, variables
 
 
-def _environment(loader: jinja2.BaseLoader, kind: str = "plain") -> jinja2.Environment:
-    env = ImmutableSandboxedEnvironment(
-        loader=loader,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        auto_reload=False,
-        cache_size=-1,
-        bytecode_cache=_bytecode_cache(kind),
-    )
-    env.policies["json.dumps_function"] = _dumps
-    return env
-
-
-def _undefined(value: Any) -> Any:
-    """Let ``{{ missing | tojson }}`` fail as an undefined variable, not as a JSON error."""
-    if isinstance(value, jinja2.Undefined):
-        value._fail_with_undefined_error()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-_SORTED_ENCODER = json.JSONEncoder(sort_keys=True, default=_undefined)
-
-
-def _dumps(value: Any, **options: Any) -> str:
-    """``json.dumps`` for ``tojson``, byte for byte; the usual options use one prebuilt
-    encoder instead of building one per call (``tojson`` runs for every member)."""
-    if options == {"sort_keys": True}:
-        return _SORTED_ENCODER.encode(value)
-    return json.dumps(value, default=_undefined, **options)
-
-
-def _bytecode_cache(kind: str) -> jinja2.BytecodeCache | None:
-    """Compiled templates kept between runs: compiling is most of a one-file lint's time.
-
-    Entries are keyed by file and checked against the source, so an edited template is
-    compiled afresh; ``kind`` keeps the marked sources of :class:`_Origins` apart from the
-    plain ones.
-    """
-    folder = _cache_folder(kind)
-    return jinja2.FileSystemBytecodeCache(folder) if folder is not None else None
-
-
-@functools.cache
-def _cache_folder(kind: str) -> str | None:
-    """``$CALLTMPL_CACHE_DIR``, else ``$XDG_CACHE_HOME/calltmpl`` or ``~/.cache/calltmpl``,
-    with a subfolder per Jinja version and ``kind``.
-
-    Compiled code is executable, so every folder from ``calltmpl`` down must be the user's own
-    and writable by nobody else; otherwise nothing is cached.
-    """
-    base = os.environ.get("CALLTMPL_CACHE_DIR")
-    if not base:
-        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(home, "calltmpl")
-    levels = [base, os.path.join(base, f"jinja-{jinja2.__version__}")]
-    levels.append(os.path.join(levels[-1], kind))
-    try:
-        for folder in levels:
-            if not os.path.isdir(folder):
-                os.makedirs(folder, mode=0o700, exist_ok=True)
-            info = os.stat(folder)
-            if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                return None
-    except OSError:
-        return None
-    return levels[-1]
-
-
 def _undefined_name(exc: jinja2.UndefinedError) -> str:
     match = re.fullmatch(r"'([^']+)' is undefined", exc.message or "")
     return match.group(1) if match else ""
-
-
-# --- where output lines come from ----------------------------------------------------------
-#
-# To map an output line back to its template line, templates are rendered a second time with
-# a marker at the start of every line of their source, naming the file and line. Markers are
-# made only of characters that Python and Jinja treat as whitespace, so whitespace control
-# (`{%-`, `-%}`) strips them exactly as it strips the whitespace around them, and inside tags
-# the lexer skips them. The marked output, once markers are removed, equals the normal output.
-
-_DIGITS = "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-_OPEN, _SPLIT, _CLOSE = "\x1f", "\x1d", "\x1e"
-_MARKER = re.compile(f"{_OPEN}([{_DIGITS}]+){_SPLIT}([{_DIGITS}]+){_CLOSE}")
-_TO_DIGITS = str.maketrans("0123456789", _DIGITS)
-_FROM_DIGITS = str.maketrans(_DIGITS, "0123456789")
-
-
-class _Origins:
-    def __init__(self, search_path: Sequence[Path]):
-        self.files: list[str] = []
-        self._last: tuple[Path, list[list[tuple[str, int]]]] | None = None
-        self.loader = ConfinedLoader(search_path, mark=self._mark)
-        self.env = _environment(self.loader, "marked")
-
-    def _mark(self, filename: str, source: str) -> str:
-        index = len(self.files)
-        self.files.append(filename)
-        tag = f"{_OPEN}{str(index).translate(_TO_DIGITS)}{_SPLIT}"
-        return "\n".join(
-            f"{tag}{str(number).translate(_TO_DIGITS)}{_CLOSE}{text}"
-            for number, text in enumerate(source.split("\n"), start=1)
-        )
-
-    def lines(self, queue: QueueFile) -> list[list[tuple[str, int]]]:
-        """For each output line, the (template file, line) of every marker left on it.
-
-        The first marker is where the line's text starts. Others remain where whitespace
-        control or an include joined the text of several template lines into one.
-        """
-        try:
-            marked = self.env.get_template(queue.template).render(queue.variables)
-        except Exception:  # the plain render succeeded; this one only adds whitespace
-            return []
-        return [
-            [
-                (self.files[int(index.translate(_FROM_DIGITS))], int(line.translate(_FROM_DIGITS)))
-                for index, line in _MARKER.findall(text)
-            ]
-            for text in marked.split("\n")
-        ]
-
-    def markers(self, queue: QueueFile, output_line: int) -> list[tuple[str, int]]:
-        """The markers of ``output_line``, or of the first line after it that has any."""
-        if self._last is None or self._last[0] != queue.path:
-            self._last = (queue.path, self.lines(queue))
-        for found in self._last[1][max(output_line, 1) - 1 :]:
-            if found:
-                return found
-        return []

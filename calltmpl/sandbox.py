@@ -130,7 +130,7 @@ class _Settings:
 
 
 class _Store:
-    """All mutable state, behind one lock; every method takes the lock itself."""
+    """All mutable state, behind one lock; every public method takes the lock itself."""
 
     def __init__(self, settings: _Settings, state_file: Path | None) -> None:
         self.settings = settings
@@ -293,6 +293,8 @@ def _load(path: Path) -> tuple[dict[int, Json], int]:
         targets: dict[int, Json] = {}
         for item in state["targets"]:
             target_id = int(item["id"])
+            if target_id < 1:
+                raise ValueError(f"id {target_id} is not a positive integer")
             targets[target_id] = {
                 "id": target_id,
                 "name": str(item["name"]),
@@ -331,6 +333,7 @@ class _Server(ThreadingHTTPServer):
     """Knows its store, and its open connections so that stop() can end idle keep-alives."""
 
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets clients that connect all at once
 
     def __init__(self, port: int, store: _Store) -> None:
         self.store = store
@@ -411,10 +414,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The answer to send, or None to close the connection without one."""
         kind = fault.kind if fault else ""
         if fault and kind in _STATUS_TEXT:
-            wait = (
-                () if fault.retry_after is None else (("Retry-After", _seconds(fault.retry_after)),)
-            )
-            return _Reply(int(kind), {"error": _STATUS_TEXT[kind]}, wait)
+            return _status_fault(fault)
         if kind == "drop":
             return None
         if kind == "expire-token":
@@ -508,7 +508,9 @@ class _Handler(BaseHTTPRequestHandler):
         """The test-only endpoints: no auth, never logged, never faulted."""
         if path == "/_sandbox/faults":
             _allow(self.command, "POST")
-            return _Reply(201, {"fault": asdict(_fault_from(_parse(body)))})
+            fault = _fault_from(_parse(body))
+            self.store.add_fault(fault)
+            return _Reply(201, {"fault": asdict(fault)})
         if path == "/_sandbox/state":
             _allow(self.command, "GET")
             state = {"targets": self.store.all_targets(), "requests": self.store.requests()}
@@ -540,6 +542,15 @@ def _allow(method: str, *allowed: str) -> None:
         raise _Refusal(
             405, f"method {method} not allowed", headers=(("Allow", ", ".join(allowed)),)
         )
+
+
+def _status_fault(fault: _Fault) -> _Reply:
+    """An injected error answer; Retry-After only when the fault names one, since Mindful
+    does not promise it."""
+    if fault.retry_after is None:
+        return _Reply(int(fault.kind), {"error": _STATUS_TEXT[fault.kind]})
+    wait = (("Retry-After", _seconds(fault.retry_after)),)
+    return _Reply(int(fault.kind), {"error": _STATUS_TEXT[fault.kind]}, wait)
 
 
 def _invalid_token() -> _Reply:
@@ -589,7 +600,12 @@ def _edit(store: _Store, target_id: int, changes: Any) -> Json:
 
 
 class Sandbox:
-    """A Mindful stand-in serving on 127.0.0.1 from a daemon thread; a context manager."""
+    """A Mindful stand-in serving on 127.0.0.1 from a daemon thread; a context manager.
+
+    The defaults are Mindful's documented limits. ``writes_per_second=math.inf`` and
+    ``read_cache_seconds=0`` switch the rate limit and the stale reads off, for tests that are
+    not about them.
+    """
 
     def __init__(
         self,
@@ -622,8 +638,9 @@ class Sandbox:
         if self._server is not None:
             raise RuntimeError("the sandbox is already serving")
         self._server = _Server(self._port, self._store)
+        # A short poll keeps stop() quick: shutdown() waits for the loop's next poll.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="calltmpl-sandbox", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="calltmpl-sandbox", daemon=True
         )
         self._thread.start()
 
@@ -667,6 +684,10 @@ class Sandbox:
     ) -> None:
         """Queue a fault for the next ``times`` requests whose method and path prefix match."""
         self._store.add_fault(_fault(method, kind, times, retry_after, delay, path))
+
+    def reset(self) -> None:
+        """Forget queued faults and the request log; the call targets stay."""
+        self._store.reset()
 
     def edit(self, target_id: int, changes: dict[str, Any]) -> None:
         """Merge ``changes`` into a target's configuration as the Mindful UI would: at once,

@@ -7,7 +7,6 @@ settings; push and plan add 3 (the remote refused or failed) and plan 4 (changes
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ import click
 from calltmpl import config as config_module
 from calltmpl.config import CONFIG_NAME, ConfigError, Settings
 from calltmpl.diagnostics import Diagnostic, Severity
-from calltmpl.project import read_shown
+from calltmpl.project import SourceLines
 from calltmpl.queues import shown_path
 from calltmpl.reporters import REPORTERS, Context
 from calltmpl.suppress import Suppression
@@ -75,19 +74,22 @@ def print_diagnostics(
     output_format: str,
     diagnostics: Sequence[Diagnostic],
     checked: Sequence[str],
+    root: Path,
     suppressed: Sequence[tuple[Diagnostic, Suppression]] = (),
     fails: Callable[[Diagnostic], bool] = lambda d: d.severity >= Severity.ERROR,
+    *,
+    err: bool = False,
 ) -> None:
     context = Context(
         diagnostics,
         suppressed,
         checked,
-        source_line=_source_line,
+        source_line=SourceLines(root),
         fails=fails,
         color=output_format == "text" and _colour(),
         version=_version(),
     )
-    click.echo(REPORTERS[output_format](context), nl=False)
+    click.echo(REPORTERS[output_format](context), nl=False, err=err)
 
 
 def _colour() -> bool:
@@ -95,17 +97,6 @@ def _colour() -> bool:
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return sys.stdout.isatty()
-
-
-@functools.cache
-def _lines(file: str) -> list[str]:
-    text = read_shown(file)
-    return text.splitlines() if text is not None else []
-
-
-def _source_line(file: str, line: int) -> str:
-    lines = _lines(file)
-    return lines[line - 1] if 1 <= line <= len(lines) else ""
 
 
 def _version() -> str:

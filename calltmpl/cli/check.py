@@ -21,7 +21,10 @@ from calltmpl.cli import (
     print_diagnostics,
 )
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.project import Project, UsageError, payload_document
+from calltmpl.errors import UsageError
+from calltmpl.outputs import expected_outputs, out_of_date, write
+from calltmpl.payloads import payload_document
+from calltmpl.project import Project
 from calltmpl.queues import shown_path
 from calltmpl.reporters import REPORTERS
 
@@ -50,62 +53,47 @@ def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path 
     project = Project(settings)
     try:
         if out is None and not check:
-            if len(paths) != 1 or paths[0].is_dir():
-                raise UsageError("give one QUEUE_FILE to print, or --out DIR to write many")
-            result = project.render(paths[0])
-            if isinstance(result, Diagnostic):
-                print_diagnostics("text", [result], [shown_path(paths[0])])
-                sys.exit(FINDINGS)
-            click.echo(payload_document(result.target), nl=False)
-            sys.exit(OK)
+            _print_one(project, paths)
         selection = project.select(list(paths))
+        folder = out if out is not None else settings.output
+        outputs = expected_outputs(project, selection, folder)
+        if isinstance(outputs, list):
+            checked = [shown_path(p) for p, _ in selection.queues]
+            print_diagnostics("text", outputs, checked, settings.root)
+            sys.exit(FINDINGS)
+        if check:
+            problems = out_of_date(outputs)
+            for path, state in problems:
+                extra = " (no queue renders it)" if state == "extra" else ""
+                click.echo(f"{shown_path(path)}: {state}{extra}")
+            if problems:
+                click.echo(
+                    f"{len(problems)} output file(s) out of date; run `calltmpl render "
+                    f"--out {shown_path(folder)}`"
+                )
+                sys.exit(FINDINGS)
+            click.echo(f"{len(outputs.documents)} output file(s) up to date")
+            sys.exit(OK)
+        written = write(outputs)
     except UsageError as exc:
         fail(str(exc))
-    target_dir = out if out is not None else settings.output
-    expected: dict[Path, str] = {}
-    failures: list[Diagnostic] = []
-    documents = project.render_documents([path for path, _ in selection.queues])
-    for (path, root), document in zip(selection.queues, documents, strict=True):
-        if isinstance(document, Diagnostic):
-            failures.append(document)
-        else:
-            expected[project.output_path(path, root, target_dir)] = document
-    if failures:
-        print_diagnostics("text", failures, [shown_path(p) for p, _ in selection.queues])
+    click.echo(
+        f"rendered {len(outputs.documents)} call target(s) into {shown_path(folder)}"
+        f" ({written} written, {len(outputs.documents) - written} unchanged)"
+    )
+
+
+def _print_one(project: Project, paths: tuple[Path, ...]) -> None:
+    """Print one queue's payload on stdout (diagnostics go to stderr, never into a file the
+    output is redirected to)."""
+    if len(paths) != 1 or paths[0].is_dir():
+        raise UsageError("give one QUEUE_FILE to print, or --out DIR to write many")
+    result = project.render(paths[0])
+    if isinstance(result, Diagnostic):
+        print_diagnostics("text", [result], [shown_path(paths[0])], project.settings.root, err=True)
         sys.exit(FINDINGS)
-    if check:
-        sys.exit(_check_outputs(expected, target_dir, complete=not paths))
-    for file, document in expected.items():
-        file.parent.mkdir(parents=True, exist_ok=True)
-        if not file.is_file() or file.read_text(encoding="utf-8") != document:
-            file.write_text(document, encoding="utf-8")
-    click.echo(f"rendered {len(expected)} call target(s) into {shown_path(target_dir)}")
-
-
-def _check_outputs(expected: dict[Path, str], folder: Path, complete: bool) -> int:
-    problems = []
-    for file, document in sorted(expected.items()):
-        if not file.is_file():
-            problems.append(f"{shown_path(file)}: missing")
-        elif file.read_text(encoding="utf-8") != document:
-            problems.append(f"{shown_path(file)}: stale")
-    if complete and folder.is_dir():
-        wanted = {f.resolve() for f in expected}
-        problems.extend(
-            f"{shown_path(f)}: extra (no queue renders it)"
-            for f in sorted(folder.rglob("*.json"))
-            if f.resolve() not in wanted
-        )
-    for line in problems:
-        click.echo(line)
-    if problems:
-        click.echo(
-            f"{len(problems)} output file(s) out of date; run `calltmpl render --out "
-            f"{shown_path(folder)}`"
-        )
-        return FINDINGS
-    click.echo(f"{len(expected)} output file(s) up to date")
-    return OK
+    click.echo(payload_document(result.target), nl=False)
+    sys.exit(OK)
 
 
 def _selectors(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -174,6 +162,7 @@ def lint(
         output_format,
         report.diagnostics,
         report.checked,
+        settings.root,
         report.suppressed,
         options.fails,
     )

@@ -31,7 +31,8 @@ from calltmpl.cli import (
 )
 from calltmpl.config import Settings
 from calltmpl.diagnostics import Diagnostic, Severity
-from calltmpl.project import Project, UsageError
+from calltmpl.errors import UsageError
+from calltmpl.project import Project
 
 if TYPE_CHECKING:  # the API modules load httpx, which lint and render have no use for
     from calltmpl.api import Client
@@ -90,14 +91,16 @@ def push_command(
         plan = _plan(settings, desired, client)
         if output_format == "text":
             _print_plan(plan)
+        from calltmpl.push import apply
+
+        lock = _lock(settings)
         if not plan.pending:
+            # Sends nothing; records the ids of targets matched by name in the lock file.
+            apply(plan, client, lock, settings.root / BACKUPS)
             _finish(output_format, plan, [])
         if not yes and not click.confirm("Apply this plan?", default=False):
             click.echo("nothing pushed")
             sys.exit(OK)
-        from calltmpl.push import apply
-
-        lock = _lock(settings)
         results = apply(
             plan,
             client,
@@ -151,7 +154,7 @@ def _prepare(paths: Sequence[Path], config: Path | None) -> tuple[Settings, list
         report = project.lint(selection, options)
         errors = [d for d in report.diagnostics if d.severity >= Severity.ERROR]
         if errors:
-            print_diagnostics("text", errors, report.checked)
+            print_diagnostics("text", errors, report.checked, settings.root)
             click.echo("nothing was sent: fix the errors above first", err=True)
             sys.exit(FINDINGS)
         desired = project.desired(selection)
@@ -159,7 +162,7 @@ def _prepare(paths: Sequence[Path], config: Path | None) -> tuple[Settings, list
         fail(str(exc))
     failures = [d for d in desired if isinstance(d, Diagnostic)]
     if failures:
-        print_diagnostics("text", failures, report.checked)
+        print_diagnostics("text", failures, report.checked, settings.root)
         sys.exit(FINDINGS)
     return settings, [d for d in desired if not isinstance(d, Diagnostic)]
 

@@ -1,0 +1,72 @@
+"""Payload files: the API's JSON bodies, read as call targets to lint or push."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from calltmpl import codes, parsing
+from calltmpl.diagnostics import Diagnostic
+from calltmpl.errors import UsageError
+from calltmpl.lint import Subject
+from calltmpl.locate import payload_subject
+from calltmpl.queues import escapes, shown_path
+
+
+def payload_document(target: dict[str, Any]) -> str:
+    """The POST body for a call target, as ``render`` prints and writes it."""
+    return json.dumps({"data": target}, indent=2, ensure_ascii=False) + "\n"
+
+
+def unwrap(document: Any) -> tuple[dict[str, Any], str] | None:
+    """The call target in a POST body, a GET answer or bare, with its pointer in the file."""
+    if not isinstance(document, dict):
+        return None
+    data = document.get("data")
+    if isinstance(data, dict):
+        inner = data.get("callTarget")
+        if isinstance(inner, dict) and len(data) == 1:
+            return inner, "/data/callTarget"
+        return data, "/data"
+    if "configuration" in document:
+        return document, ""
+    return None
+
+
+def load_payload(path: Path, root: Path) -> Subject | Diagnostic:
+    shown = shown_path(path)
+    if escapes(path, root):
+        return codes.LINK_OUTSIDE.at(shown, 1, 1, "the payload file links outside the repository")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = parsing.load_json(text)
+    except parsing.ParseError as exc:
+        return codes.PAYLOAD_SYNTAX.at(shown, exc.line, exc.column, exc.message)
+    found = unwrap(document)
+    if found is None:
+        return codes.PAYLOAD_SHAPE.at(
+            shown,
+            1,
+            1,
+            'no call target found; expected {"data": {...}} (a POST body), '
+            '{"data": {"callTarget": {...}}} (a GET answer) or a bare call target',
+        )
+    target, base = found
+    return payload_subject(shown, text, target, base)
+
+
+def looks_like_payload(path: Path) -> bool:
+    """Whether a .json file met in a folder or a hook's file list is a call target: it holds
+    one, or it does not parse but names the API's members (so its syntax error is shown)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        return unwrap(parsing.load_json(text)) is not None
+    except parsing.ParseError:
+        return '"configuration"' in text or '"callTarget"' in text

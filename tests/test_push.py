@@ -1,0 +1,275 @@
+"""Plan and push against the stand-in Mindful server, over real HTTP on 127.0.0.1.
+
+The server enforces Mindful's limits (one write a second, a one-second read cache, expiring
+tokens), so these tests take some seconds: each push waits as a real one would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from calltmpl.cli import main
+from calltmpl.sandbox import Sandbox
+from tests.conftest import write_tree
+
+CLIENT_ID = "calltmpl-tests"
+SECRET = "s3cr3t-Client-Secret-7f9a2c"
+
+QUEUE = """template: calltmpl/pstn.yaml.j2
+name: {name}
+timezone: America/Chicago
+callbackAgentDestination: "{destination}"
+phoneNumbers: {{"{number}": "main"}}
+maxCallbackRetries: {retries}
+"""
+
+
+def queue(name: str, index: int, retries: int = 2) -> str:
+    return QUEUE.format(
+        name=name, destination=f"+1312555014{index}", number=f"+1312555012{index}", retries=retries
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[Sandbox]:
+    with Sandbox(client_id=CLIENT_ID, client_secret=SECRET) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def repo(in_tmp: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MINDFUL_API_URL", server.url)
+    monkeypatch.setenv("MINDFUL_TOKEN_URL", server.token_url)
+    monkeypatch.setenv("MINDFUL_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("MINDFUL_CLIENT_SECRET", SECRET)
+    monkeypatch.delenv("MINDFUL_TOKEN", raising=False)
+    return write_tree(
+        in_tmp,
+        {
+            "calltmpl.yaml": "{}\n",
+            "queues/billing.yaml": queue("Billing", 1),
+            "queues/sales.yaml": queue("Sales", 2),
+        },
+    )
+
+
+def run(*args: str) -> Result:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    for text in (result.stdout, result.stderr):
+        assert SECRET not in text
+        assert "Traceback" not in text
+    return result
+
+
+def writes(server: Sandbox) -> list[tuple[str, str]]:
+    return [
+        (r["method"], r["path"])
+        for r in server.requests()
+        if r["method"] in ("POST", "PUT") and r["path"].startswith("/v2/") and r["status"] < 300
+    ]
+
+
+def names(server: Sandbox) -> list[str]:
+    return sorted(t["name"] for t in server.targets())
+
+
+def lock(repo: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((repo / "calltmpl.lock").read_text(encoding="utf-8"))
+    return data
+
+
+def test_first_push_creates_every_target_once_and_records_it(repo: Path, server: Sandbox) -> None:
+    result = run("push", "--yes")
+    assert result.exit_code == 0, result.output
+    assert names(server) == ["Billing", "Sales"]
+    assert [m for m, _ in writes(server)] == ["POST", "POST"]
+    entries = lock(repo)["targets"]
+    assert set(entries) == {"queues/billing", "queues/sales"}
+    assert {e["id"] for e in entries.values()} == {t["id"] for t in server.targets()}
+    assert "created" in result.stdout
+
+
+def test_second_push_writes_nothing_and_plan_says_in_sync(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    server.reset()
+    again = run("push", "--yes")
+    assert again.exit_code == 0, again.output
+    assert writes(server) == []
+    assert "in sync" in again.stdout
+    plan = run("plan")
+    assert plan.exit_code == 0, plan.output
+
+
+def test_one_changed_queue_sends_one_put_with_the_whole_target(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    (repo / "queues/billing.yaml").write_text(queue("Billing", 1, retries=4), encoding="utf-8")
+    plan = run("plan", "--format", "json")
+    assert plan.exit_code == 4
+    steps = {s["queue"]: s for s in json.loads(plan.stdout)["plan"]}
+    assert steps["queues/sales"]["action"] == "unchanged"
+    assert steps["queues/billing"]["changes"] == [
+        {"pointer": "/configuration/maxCallbackRetries", "remote": 2, "new": 4}
+    ]
+    server.reset()
+    billing_id = lock(repo)["targets"]["queues/billing"]["id"]
+    assert run("push", "--yes").exit_code == 0
+    assert writes(server) == [("PUT", f"/v2/callback/callTargets/{billing_id}")]
+    remote = next(t for t in server.targets() if t["id"] == billing_id)
+    assert remote["configuration"]["maxCallbackRetries"] == 4
+    assert len(remote["configuration"]) > 50  # the whole call target, not the change
+    backups = list((repo / ".calltmpl/backups" / str(billing_id)).glob("*.json"))
+    assert len(backups) == 1
+    saved = json.loads(backups[0].read_text(encoding="utf-8"))["data"]["callTarget"]
+    assert saved["configuration"]["maxCallbackRetries"] == 2
+
+
+def test_ui_edit_is_drift_and_survives_a_push_without_force(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    sales_id = lock(repo)["targets"]["queues/sales"]["id"]
+    server.edit(sales_id, {"maxCallbackRetries": 7})
+    plan = run("plan", "--format", "json")
+    assert plan.exit_code == 4
+    step = next(s for s in json.loads(plan.stdout)["plan"] if s["queue"] == "queues/sales")
+    assert step["action"] == "drifted"
+    assert {"pointer": "/configuration/maxCallbackRetries", "remote": 7, "new": 2} in step[
+        "changes"
+    ]
+    pushed = run("push", "--yes")
+    assert pushed.exit_code == 3
+    assert "left-drifted" in pushed.stdout
+    remote = next(t for t in server.targets() if t["id"] == sales_id)
+    assert remote["configuration"]["maxCallbackRetries"] == 7
+    forced = run("push", "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    remote = next(t for t in server.targets() if t["id"] == sales_id)
+    assert remote["configuration"]["maxCallbackRetries"] == 2
+    assert run("plan").exit_code == 0
+
+
+def test_queue_without_lock_entry_is_matched_by_name(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    (repo / "calltmpl.lock").unlink()
+    server.reset()
+    result = run("push", "--yes")
+    assert result.exit_code == 0, result.output
+    assert writes(server) == []
+    assert names(server) == ["Billing", "Sales"]
+    assert set(lock(repo)["targets"]) == {"queues/billing", "queues/sales"}
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "retry_after"),
+    [
+        ("POST", "429", 1.0),
+        ("POST", "429", None),
+        ("POST", "503", None),
+        ("POST", "drop-after-commit", None),
+        ("POST", "drop", None),
+        ("GET", "500", None),
+        ("POST", "expire-token", None),
+    ],
+)
+def test_faults_end_with_every_target_present_exactly_once(
+    repo: Path, server: Sandbox, method: str, kind: str, retry_after: float | None
+) -> None:
+    server.add_fault(method, kind, retry_after=retry_after)
+    result = run("push", "--yes")
+    assert result.exit_code == 0, result.output
+    assert names(server) == ["Billing", "Sales"]
+    assert run("plan").exit_code == 0
+
+
+def test_faults_on_update_are_retried(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    (repo / "queues/billing.yaml").write_text(queue("Billing", 1, retries=3), encoding="utf-8")
+    server.add_fault("PUT", "502")
+    server.add_fault("PUT", "429", retry_after=1.0)
+    result = run("push", "--yes")
+    assert result.exit_code == 0, result.output
+    assert names(server) == ["Billing", "Sales"]
+    assert run("plan").exit_code == 0
+
+
+def test_a_refused_target_fails_the_run_but_not_the_others(repo: Path, server: Sandbox) -> None:
+    server.add_fault("POST", "500", times=30)
+    result = run("push", "--yes", "--format", "json")
+    assert result.exit_code == 3
+    outcome = {r["queue"]: r["result"] for r in json.loads(result.stdout)["results"]}
+    assert outcome == {"queues/billing": "failed", "queues/sales": "failed"}
+    assert server.targets() == []
+
+
+def test_lint_errors_block_the_push(repo: Path, server: Sandbox) -> None:
+    (repo / "queues/sales.yaml").write_text(
+        queue("Sales", 2) + "minCallbackNumberLength: 16\n", encoding="utf-8"
+    )
+    result = run("push", "--yes")
+    assert result.exit_code == 1
+    assert "CT301" in result.stdout
+    assert server.requests() == []
+
+
+def test_push_without_a_terminal_needs_yes(repo: Path, server: Sandbox) -> None:
+    result = run("push")
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr
+    assert writes(server) == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("MINDFUL_CLIENT_SECRET", "", "no credentials"),
+        ("MINDFUL_API_URL", "http://api.example.com", "plain http"),
+        ("MINDFUL_TOKEN_URL", "http://192.0.2.10/oauth2/token", "plain http"),
+    ],
+)
+def test_settings_errors_exit_2_before_sending(
+    repo: Path,
+    server: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = run("plan")
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert server.requests() == []
+
+
+def test_wrong_secret_is_reported_without_showing_it(
+    repo: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MINDFUL_CLIENT_SECRET", SECRET + "-wrong")
+    result = run("plan")
+    assert result.exit_code == 3
+    assert "401" in result.stderr
+    assert SECRET + "-wrong" not in result.output
+
+
+def test_no_credential_reaches_files_the_push_writes(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    (repo / "queues/billing.yaml").write_text(queue("Billing", 1, retries=5), encoding="utf-8")
+    assert run("push", "--yes").exit_code == 0
+    written = [repo / "calltmpl.lock", *(repo / ".calltmpl").rglob("*.json")]
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        assert SECRET not in text and "Bearer" not in text and "access_token" not in text
+
+
+def test_bearer_token_from_the_environment_is_used_as_is(
+    repo: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MINDFUL_TOKEN", "not-a-token-the-server-issued")
+    monkeypatch.delenv("MINDFUL_CLIENT_SECRET")
+    result = run("plan")
+    assert result.exit_code == 3
+    assert "not-a-token-the-server-issued" not in result.output
