@@ -166,10 +166,7 @@ class _Reader:
         self.keys = parsing.yaml_key_positions(text)
 
     def fail(self, pointer: str, message: str, at_key: bool = False) -> ConfigError:
-        table = self.keys if at_key else self.values
-        while pointer and pointer not in table:
-            pointer = pointer.rsplit("/", 1)[0]
-        line, column = table.get(pointer, (1, 1))
+        _, line, column = parsing.nearest(self.keys if at_key else self.values, pointer)
         return ConfigError(self.shown, line, column, message)
 
     def known_keys(self, data: Mapping[str, Any], base: str, known: tuple[str, ...]) -> None:

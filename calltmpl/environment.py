@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,16 @@ class ConfinedLoader(jinja2.BaseLoader):
             if candidate.is_file() and candidate.is_relative_to(folder):
                 return candidate
         raise jinja2.TemplateNotFound(template)
+
+
+_EXPRESSION = re.compile(r"\{\{(.*?)\}\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def expression_names(source: str) -> set[str]:
+    """The names inside the ``{{ }}`` expressions of a template line (variables, filters and
+    all: callers intersect with the variables they know)."""
+    return {n for expr in _EXPRESSION.findall(source) for n in _NAME.findall(expr)}
 
 
 def is_builtin(filename: str) -> bool:

@@ -13,18 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from calltmpl import parsing
-from calltmpl.environment import is_builtin, shown_template
+from calltmpl.environment import expression_names, is_builtin, shown_template
 from calltmpl.lint import Location, Subject
+from calltmpl.parsing import nearest
 from calltmpl.render import Rendered, Renderer
-
-
-def nearest(positions: Mapping[str, tuple[int, int]], pointer: str) -> tuple[str, int, int]:
-    """``pointer`` or its closest ancestor that has a position, with that position."""
-    while pointer and pointer not in positions:
-        pointer = pointer.rsplit("/", 1)[0]
-    line, column = positions.get(pointer, (1, 1))
-    return pointer, line, column
-
 
 # A GET answer is what the server holds, id and all: it is no body meant for a create.
 _NOT_APPLICABLE = {"/data/callTarget": frozenset({"CT705"})}
@@ -46,18 +38,16 @@ def payload_subject(file: str, text: str, target: Mapping[str, Any], base: str) 
     return Subject(file, target, locate, _NOT_APPLICABLE.get(base, frozenset()))
 
 
-_EXPRESSION = re.compile(r"\{\{(.*?)\}\}")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def rendered_subject(rendered: Rendered, renderer: Renderer) -> Subject:
-    """A call target rendered from a queue file, located where the user edits.
+    """A call target rendered from a queue file, located where the user edits:
 
-    A member is located at the queue file's variable when the template line that wrote it
-    uses exactly one variable the queue file sets (at the same member inside the variable,
-    when the variable is a mapping or list that holds it); otherwise at that template line,
-    unless that is a built-in template, which users do not edit: then at the queue file's
-    ``template:`` line, naming the built-in default.
+    1. the queue file's variable, when the template line that wrote the member uses exactly
+       one variable the queue sets (at the same member inside it, when the variable is a
+       mapping or list that holds it);
+    2. else a queue variable named like a member on the pointer's path (the built-in
+       templates name variables after members, and pass some through filters and macros);
+    3. else the template line that wrote it, unless that is a built-in template, which users
+       do not edit: then the queue file's ``template:`` line, naming the built-in default.
     """
     queue = rendered.queue
     cache: dict[str, parsing.Positions] = {}
@@ -67,12 +57,11 @@ def rendered_subject(rendered: Rendered, renderer: Renderer) -> Subject:
         member = parsing.unescape(pointer.rsplit("/", 1)[-1])
         template, line = renderer.origin(queue, output_line, member)
         source = renderer.source_line(template, line)
-        used = {n for expr in _EXPRESSION.findall(source) for n in _NAME.findall(expr)}
-        used &= set(queue.variables) - {"queue"}
         if "queue" not in cache:
             cache["queue"] = parsing.yaml_positions(queue.text)
-        if len(used) == 1:
-            _, var_line, var_column = nearest(cache["queue"], _inside(pointer, used.pop()))
+        variable = _variable(source, pointer, queue.variables)
+        if variable is not None:
+            _, var_line, var_column = nearest(cache["queue"], _inside(pointer, variable))
             return Location(queue.shown, var_line, var_column)
         shown = shown_template(template)
         if is_builtin(template):
@@ -81,6 +70,18 @@ def rendered_subject(rendered: Rendered, renderer: Renderer) -> Subject:
         return Location(shown, line, _value_column(source, member), queue.shown)
 
     return Subject(queue.shown, rendered.target, locate)
+
+
+def _variable(source: str, pointer: str, variables: Mapping[str, Any]) -> str | None:
+    """The queue variable that produced the member at ``pointer``, if one can be told."""
+    settable = set(variables) - {"queue"}
+    used = expression_names(source) & settable
+    if len(used) == 1:
+        return used.pop()
+    for part in pointer.split("/")[1:]:
+        if parsing.unescape(part) in settable:
+            return parsing.unescape(part)
+    return None
 
 
 def _value_column(source: str, member: str) -> int:

@@ -241,6 +241,15 @@ def load_payload_text(text: str) -> Any:
 
 # --- positions on demand -------------------------------------------------------------------
 
+
+def nearest(positions: Positions, pointer: str) -> tuple[str, int, int]:
+    """``pointer`` or its closest ancestor that has a position, with that position."""
+    while pointer and pointer not in positions:
+        pointer = pointer.rsplit("/", 1)[0]
+    line, column = positions.get(pointer, (1, 1))
+    return pointer, line, column
+
+
 _RT = YAML(typ="rt")
 
 

@@ -48,6 +48,8 @@ class LintOptions:
         code = diagnostic.code
         if code not in self.enabled or code in self._ignored_in(diagnostic.file):
             return None
+        if diagnostic.queue and code in self._ignored_in(diagnostic.queue):
+            return None  # a template's finding, ignored for the queue it was rendered for
         severity = self.severities.get(code)
         if severity is None or severity == diagnostic.severity:
             return diagnostic

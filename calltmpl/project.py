@@ -191,6 +191,7 @@ class Project:
             [*checked, *(d.file for d in found), *self._template_files(selection.complete)],
             functools.partial(read_shown, root=self.settings.root),
             lambda file: file in checked or selection.complete,
+            options.enabled,
         )
         kept = [d for d in (options.apply(d) for d in outcome.kept) if d is not None]
         return LintReport(tuple(kept), outcome.suppressed, tuple(checked))

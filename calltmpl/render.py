@@ -28,9 +28,12 @@ from jinja2.exceptions import SecurityError
 from calltmpl import codes, parsing
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.environment import (
+    BUILTIN_DIR,
+    BUILTIN_PREFIX,
     ConfinedLoader,
     cache_folder,
     environment,
+    expression_names,
     shown_template,
 )
 from calltmpl.origins import Origins
@@ -68,9 +71,27 @@ class Renderer:
         """The queue's call target, or the located diagnostic of why there is none; a
         diagnostic located in a template names the queue being rendered."""
         result = self._render(queue)
-        if isinstance(result, Diagnostic) and result.file != queue.shown:
-            return dataclasses.replace(result, queue=queue.shown)
-        return result
+        if not isinstance(result, Diagnostic) or result.file == queue.shown:
+            return result
+        if result.file.startswith(BUILTIN_PREFIX):
+            return self._in_queue(result, queue)
+        return dataclasses.replace(result, queue=queue.shown)
+
+    def _in_queue(self, failure: Diagnostic, queue: QueueFile) -> Diagnostic:
+        """A failure inside a built-in template is the queue's to fix: shown at the queue
+        variable the failing line uses, else at its ``template:`` line, naming the line."""
+        builtin = BUILTIN_DIR / failure.file[len(BUILTIN_PREFIX) :]
+        used = expression_names(self.source_line(str(builtin), failure.line))
+        used &= set(queue.variables) - {"queue"}
+        key = parsing.pointer_join("", used.pop()) if len(used) == 1 else "/template"
+        line, column = parsing.yaml_positions(queue.text).get(key, (1, 1))
+        return dataclasses.replace(
+            failure,
+            file=queue.shown,
+            line=line,
+            column=column,
+            message=f"{failure.message} (in {failure.file}:{failure.line})",
+        )
 
     def _render(self, queue: QueueFile) -> Rendered | Diagnostic:
         try:
@@ -112,6 +133,8 @@ class Renderer:
             close = difflib.get_close_matches(name, list(queue.variables), n=1, cutoff=0.75)
             if close:
                 hint = f"{queue.shown} sets {close[0]}: did you mean {name}?"
+            elif name and file.startswith(BUILTIN_PREFIX):
+                hint = f"set `{name}:` in {queue.shown}: {queue.template} requires it"
             elif name:
                 hint = (
                     f"set `{name}:` in {queue.shown}, or give it a default in the template "

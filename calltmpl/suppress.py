@@ -38,11 +38,13 @@ class Suppression:
         return frozenset(found)
 
     def silences(self, diagnostic: Diagnostic) -> bool:
-        return (
-            diagnostic.file == self.file
-            and (self.whole_file or diagnostic.line == self.line)
-            and diagnostic.code in self.codes
-        )
+        """A line comment silences findings on its line; a file comment those in its file
+        and, in a queue file, those located in templates while rendering that queue."""
+        if diagnostic.code not in self.codes:
+            return False
+        if self.whole_file:
+            return self.file in (diagnostic.file, diagnostic.queue)
+        return diagnostic.file == self.file and diagnostic.line == self.line
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,13 @@ def apply(
     files: Iterable[str],
     read: Callable[[str], str | None],
     report_unused: Callable[[str], bool],
+    enabled: frozenset[str],
 ) -> Outcome:
     """Silence what the comments in ``files`` ask for.
 
     Comments that silence nothing, or name no known code, become CT007 findings in the files
-    for which ``report_unused`` says every finding they could silence was looked for.
+    for which ``report_unused`` says every finding they could silence was looked for; a
+    comment whose codes are all switched off (``enabled`` lacks them) is not stale.
     """
     comments: dict[str, list[Suppression]] = {}
     for file in dict.fromkeys(files):
@@ -93,7 +97,8 @@ def apply(
     suppressed: list[tuple[Diagnostic, Suppression]] = []
     used: set[Suppression] = set()
     for diagnostic in diagnostics:
-        match = next((s for s in comments.get(diagnostic.file, []) if s.silences(diagnostic)), None)
+        nearby = comments.get(diagnostic.file, []) + comments.get(diagnostic.queue, [])
+        match = next((s for s in nearby if s.silences(diagnostic)), None)
         if match is None:
             kept.append(diagnostic)
         else:
@@ -101,7 +106,8 @@ def apply(
             suppressed.append((diagnostic, match))
     for file, found in comments.items():
         if report_unused(file):
-            kept.extend(_unused(s) for s in found if s not in used)
+            stale = [s for s in found if s not in used and (s.codes & enabled or not s.codes)]
+            kept.extend(_unused(s) for s in stale)
     return Outcome(tuple(kept), tuple(suppressed))
 
 

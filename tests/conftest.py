@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,7 +12,9 @@ from pathlib import Path
 import pytest
 
 # Compiled templates go to a folder of the test run's own, never the user's cache.
-os.environ["CALLTMPL_CACHE_DIR"] = tempfile.mkdtemp(prefix="calltmpl-test-cache-")
+_CACHE = tempfile.mkdtemp(prefix="calltmpl-test-cache-")
+os.environ["CALLTMPL_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 PROJECT = Path(__file__).resolve().parents[1]
 

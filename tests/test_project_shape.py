@@ -30,6 +30,9 @@ def test_only_the_cli_imports_click_prints_or_exits() -> None:
                 func = node.func
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
                 assert name not in {"print", "exit", "_exit"}, f"{path}:{node.lineno}"
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                stream = f"{node.value.id}.{node.attr}"
+                assert stream not in {"sys.stdout", "sys.stderr"}, f"{path}:{node.lineno}"
 
 
 def test_codes_and_names_are_unique_across_pipeline_and_rules() -> None:

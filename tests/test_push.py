@@ -7,10 +7,15 @@ tokens), so these tests take some seconds: each push waits as a real one would.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -273,3 +278,40 @@ def test_bearer_token_from_the_environment_is_used_as_is(
     result = run("plan")
     assert result.exit_code == 3
     assert "not-a-token-the-server-issued" not in result.output
+
+
+def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDFUL_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "calltmpl",
+            "sandbox",
+            "--port",
+            "0",
+            "--state",
+            str(tmp_path / "state.json"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.split()[3]
+        assert url.startswith("http://127.0.0.1:")
+        answer = httpx.post(
+            f"{url}/oauth2/token",
+            auth=("sandbox", "sandbox-secret"),
+            data={"grant_type": "client_credentials"},
+            timeout=5,
+        )
+        assert answer.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+    assert code == 0

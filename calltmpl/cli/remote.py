@@ -125,17 +125,21 @@ def sandbox_command(port: int, state_file: Path | None) -> None:
     MINDFUL_CLIENT_ID / MINDFUL_CLIENT_SECRET when set, else sandbox / sandbox-secret."""
     client_id = os.environ.get("MINDFUL_CLIENT_ID") or "sandbox"
     client_secret = os.environ.get("MINDFUL_CLIENT_SECRET") or "sandbox-secret"
-    url = f"http://127.0.0.1:{port}"
-    click.echo(f"Mindful sandbox on {url}; point calltmpl at it with:")
-    click.echo(f"  export MINDFUL_API_URL={url} MINDFUL_TOKEN_URL={url}/oauth2/token")
-    if "MINDFUL_CLIENT_SECRET" not in os.environ:
-        click.echo(f"  export MINDFUL_CLIENT_ID={client_id} MINDFUL_CLIENT_SECRET={client_secret}")
+
+    def ready(url: str) -> None:
+        click.echo(f"Mindful sandbox on {url} (Ctrl-C stops it); point calltmpl at it with:")
+        click.echo(f"  export MINDFUL_API_URL={url} MINDFUL_TOKEN_URL={url}/oauth2/token")
+        if "MINDFUL_CLIENT_SECRET" not in os.environ:  # the user's own secret is never shown
+            click.echo(
+                f"  export MINDFUL_CLIENT_ID={client_id} MINDFUL_CLIENT_SECRET={client_secret}"
+            )
+
     from calltmpl import sandbox
 
     try:
-        sandbox.serve(port, state_file, client_id, client_secret)
-    except OSError as exc:
-        fail(f"cannot serve on {url}: {exc}")
+        sandbox.serve(port, state_file, client_id, client_secret, ready=ready)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot run the sandbox on port {port}: {exc}")
 
 
 # --- the steps both commands share ---------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from calltmpl.diagnostics import Severity
+from calltmpl.parsing import pointer_join
 
 CallTarget = Mapping[str, Any]
 Check = Callable[[CallTarget], Iterator["Finding"]]
@@ -144,4 +145,7 @@ def string(mapping: Any, key: str) -> str | None:
 
 def pointer(*parts: str | int) -> str:
     """An RFC 6901 pointer from path parts, escaping ``~`` and ``/``."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    result = ""
+    for part in parts:
+        result = pointer_join(result, part)
+    return result
