@@ -32,7 +32,8 @@ DEFAULT_TOKEN_URL = "https://auth.getmindful.com/oauth2/token"
 TARGETS = "/v2/callback/callTargets"
 
 TOKEN_MARGIN = 60.0
-"""Seconds before its expiry at which a token is renewed rather than reused."""
+"""Seconds before its expiry at which a token is renewed rather than reused (at most a tenth
+of its lifetime, for short-lived tokens)."""
 ATTEMPTS = 5
 """Tries per request, counting the first; after that the error is reported."""
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
@@ -148,19 +149,21 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        log: Callable[[str], None] | None = None,
     ):
         self.settings = settings
         self.secrets = secrets or Secrets()
         self.secrets.add(settings.client_secret)
         self.secrets.add(settings.token)
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
+        self._log = log
         # A local sandbox is reached directly, never through a proxy from the environment.
         loopback = _is_loopback(urlsplit(settings.base_url).hostname or "")
         self._http = httpx.Client(
             timeout=settings.timeout, follow_redirects=False, trust_env=not loopback
         )
         self._token = settings.token
-        self._expires = float("inf") if settings.token else 0.0
+        self._renew_at = float("inf") if settings.token else 0.0
         self._last_write = -float("inf")
         self.writes = 0
 
@@ -257,7 +260,7 @@ class Client:
                 continue
             status = response.status_code
             if status == 401 and not renewed and not self.settings.token:
-                renewed, self._expires = True, 0.0
+                renewed, self._renew_at = True, 0.0
                 continue
             if status == 429:
                 self._sleep(self._retry_after(response, attempt))
@@ -290,13 +293,26 @@ class Client:
         if method in ("POST", "PUT"):
             self._last_write = self._clock()
             self.writes += 1
-        return self._http.request(method, self.settings.base_url + path, headers=headers, json=body)
+        started = self._clock()
+        response = self._http.request(
+            method, self.settings.base_url + path, headers=headers, json=body
+        )
+        self._note(method, path, response.status_code, started)
+        return response
+
+    def _note(self, method: str, url: str, status: int, started: float) -> None:
+        """One line per request for ``--verbose``: method, URL, status and time, never a
+        header or a body (they carry the credentials)."""
+        if self._log is not None:
+            elapsed = (self._clock() - started) * 1000
+            self._log(self.secrets.redact(f"{method} {url} -> {status} ({elapsed:.0f} ms)"))
 
     def _bearer(self) -> str:
-        if self._token and self._clock() < self._expires - TOKEN_MARGIN:
+        if self._token and self._clock() < self._renew_at:
             return self._token
         if self.settings.token:
             return self.settings.token
+        started = self._clock()
         try:
             response = self._http.post(
                 self.settings.token_url,
@@ -306,6 +322,7 @@ class Client:
             )
         except httpx.HTTPError as exc:
             raise ApiError(f"token request failed: {self._show(exc)}") from None
+        self._note("POST", self.settings.token_url, response.status_code, started)
         if response.status_code != 200:
             raise ApiError(
                 self._failure("POST", self.settings.token_url, response), response.status_code
@@ -317,7 +334,8 @@ class Client:
         except (ValueError, KeyError, TypeError):
             raise ApiError("the token endpoint answered without an access_token") from None
         self.secrets.add(token)
-        self._token, self._expires = token, self._clock() + lifetime
+        margin = min(TOKEN_MARGIN, lifetime / 10)
+        self._token, self._renew_at = token, self._clock() + lifetime - margin
         return token
 
     def _pace(self) -> None:

@@ -98,6 +98,11 @@ def test_first_push_creates_every_target_once_and_records_it(repo: Path, server:
     assert set(entries) == {"queues/billing", "queues/sales"}
     assert {e["id"] for e in entries.values()} == {t["id"] for t in server.targets()}
     assert "created" in result.stdout
+    log = server.requests()
+    assert [r["path"] for r in log].count("/oauth2/token") == 1  # one token, reused
+    assert [r for r in log if r["status"] == 429] == []  # the client kept to 1 write/s
+    stamps = [r["time"] for r in log if r["method"] == "POST" and r["path"].startswith("/v2/")]
+    assert stamps[1] - stamps[0] >= 0.95
 
 
 def test_second_push_writes_nothing_and_plan_says_in_sync(repo: Path, server: Sandbox) -> None:
@@ -315,3 +320,25 @@ def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
         assert process.stdout is not None
         process.stdout.close()
     assert code == 0
+
+
+def test_verbose_shows_requests_but_never_credentials(repo: Path, server: Sandbox) -> None:
+    result = run("push", "--yes", "--verbose")
+    assert result.exit_code == 0, result.output
+    assert "POST /v2/callback/callTargets -> 201" in result.stderr
+    assert "/oauth2/token -> 200" in result.stderr
+    for leak in ("Bearer", "Authorization", SECRET, CLIENT_ID + ":"):
+        assert leak not in result.output
+
+
+def test_a_token_about_to_expire_is_renewed_before_use(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Sandbox(client_id=CLIENT_ID, client_secret=SECRET, token_lifetime=1.5) as short:
+        monkeypatch.setenv("MINDFUL_API_URL", short.url)
+        monkeypatch.setenv("MINDFUL_TOKEN_URL", short.token_url)
+        result = run("push", "--yes")
+        assert result.exit_code == 0, result.output
+        log = short.requests()
+    assert [r for r in log if r["status"] == 401] == []
+    assert [r["path"] for r in log].count("/oauth2/token") >= 2

@@ -43,6 +43,12 @@ if TYPE_CHECKING:  # the API modules load httpx, which lint and render have no u
 REMOTE_FAILED, PENDING = 3, 4
 BACKUPS = Path(".calltmpl") / "backups"
 
+_VERBOSE = click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Show each HTTP request (method, URL, status, time) on stderr; never credentials.",
+)
 _FORMAT = click.option(
     "--format",
     "output_format",
@@ -56,12 +62,15 @@ _FORMAT = click.option(
 @main.command("plan")
 @PATHS
 @_FORMAT
+@_VERBOSE
 @config_option
-def plan_command(paths: tuple[Path, ...], output_format: str, config: Path | None) -> None:
+def plan_command(
+    paths: tuple[Path, ...], output_format: str, verbose: bool, config: Path | None
+) -> None:
     """Show what a push would change, per queue, writing nothing: create, update (with each
     member's remote and new value), unchanged or drifted. Exit 0 in sync, 4 changes pending."""
     settings, desired = _prepare(paths, config)
-    with _client(settings) as client:
+    with _client(settings, verbose) as client:
         plan = _plan(settings, desired, client)
     if output_format == "json":
         click.echo(json.dumps({"pending": plan.pending, "plan": _plan_json(plan)}, indent=2))
@@ -77,9 +86,15 @@ def plan_command(paths: tuple[Path, ...], output_format: str, config: Path | Non
 )
 @click.option("--force", is_flag=True, help="Overwrite call targets edited outside calltmpl.")
 @_FORMAT
+@_VERBOSE
 @config_option
 def push_command(
-    paths: tuple[Path, ...], yes: bool, force: bool, output_format: str, config: Path | None
+    paths: tuple[Path, ...],
+    yes: bool,
+    force: bool,
+    output_format: str,
+    verbose: bool,
+    config: Path | None,
 ) -> None:
     """Lint, show the plan, ask, and apply it to the Mindful API. Nothing is sent when a
     selected call target has an error finding. Exit 3 when the remote refused or failed one
@@ -87,7 +102,7 @@ def push_command(
     settings, desired = _prepare(paths, config)
     if not yes and not sys.stdin.isatty():
         fail("stdin is not a terminal, so nobody can confirm: add --yes to push")
-    with _client(settings) as client:
+    with _client(settings, verbose) as client:
         plan = _plan(settings, desired, client)
         if output_format == "text":
             _print_plan(plan)
@@ -171,11 +186,12 @@ def _prepare(paths: Sequence[Path], config: Path | None) -> tuple[Settings, list
     return settings, [d for d in desired if not isinstance(d, Diagnostic)]
 
 
-def _client(settings: Settings) -> Client:
+def _client(settings: Settings, verbose: bool) -> Client:
     from calltmpl.api import Client, SettingsError, resolve_settings
 
+    log = (lambda line: click.echo(line, err=True)) if verbose else None
     try:
-        return Client(resolve_settings(settings.api, os.environ))
+        return Client(resolve_settings(settings.api, os.environ), log=log)
     except SettingsError as exc:
         fail(str(exc))
 
