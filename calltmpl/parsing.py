@@ -253,58 +253,42 @@ def nearest(positions: Positions, pointer: str) -> tuple[str, int, int]:
 _RT = YAML(typ="rt")
 
 
-def yaml_positions(text: str) -> Positions:
-    """Positions of every member and item of a YAML document (empty if it does not parse)."""
+def yaml_positions(text: str, *, keys: bool = False) -> Positions:
+    """Positions of every member's value and every item of a YAML document, or with ``keys``
+    of every member's key (empty if the document does not parse)."""
     positions: Positions = {}
-    try:
-        _scan(text, positions)
-        return positions
-    except (_NotSimple, RecursionError):
-        positions.clear()
+    if not keys:
+        try:
+            _scan(text, positions)
+            return positions
+        except (_NotSimple, RecursionError):
+            positions.clear()
     try:
         node = _RT.load(text)
     except (YAMLError, RecursionError):
         return {}
-    _walk_rt(node, "", positions)
+    _walk_rt(node, "", positions, keys)
     return positions
 
 
-def _walk_rt(node: Any, base: str, positions: Positions) -> None:
+def yaml_key_positions(text: str) -> Positions:
+    """Positions of the keys (not the values) of every mapping in a YAML document."""
+    return yaml_positions(text, keys=True)
+
+
+def _walk_rt(node: Any, base: str, positions: Positions, keys: bool) -> None:
     if isinstance(node, CommentedMap):
         for key, value in node.items():
             ptr = pointer_join(base, key)
-            line, column = node.lc.value(key)
+            line, column = node.lc.key(key) if keys else node.lc.value(key)
             positions[ptr] = (line + 1, column + 1)
-            _walk_rt(value, ptr, positions)
+            _walk_rt(value, ptr, positions, keys)
     elif isinstance(node, CommentedSeq):
         for index, value in enumerate(node):
             ptr = pointer_join(base, index)
             line, column = node.lc.item(index)
             positions[ptr] = (line + 1, column + 1)
-            _walk_rt(value, ptr, positions)
-
-
-def yaml_key_positions(text: str) -> Positions:
-    """Positions of the keys (not the values) of every mapping in a YAML document."""
-    try:
-        node = _RT.load(text)
-    except (YAMLError, RecursionError):
-        return {}
-    positions: Positions = {}
-    _walk_keys(node, "", positions)
-    return positions
-
-
-def _walk_keys(node: Any, base: str, positions: Positions) -> None:
-    if isinstance(node, CommentedMap):
-        for key, value in node.items():
-            ptr = pointer_join(base, key)
-            line, column = node.lc.key(key)
-            positions[ptr] = (line + 1, column + 1)
-            _walk_keys(value, ptr, positions)
-    elif isinstance(node, CommentedSeq):
-        for index, value in enumerate(node):
-            _walk_keys(value, pointer_join(base, index), positions)
+            _walk_rt(value, ptr, positions, keys)
 
 
 _WS = re.compile(r"[ \t\n\r]*")

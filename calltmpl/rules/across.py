@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
+from calltmpl.rules.identity import inbound_number
 from calltmpl.rules.registry import CallTarget, Finding, member, pointer, set_rule
-from calltmpl.rules.telephony import _e164_problem
 
 
 @set_rule("CT703", "duplicate-name", "error", "3.24")
@@ -54,7 +54,7 @@ def duplicate_phone_number(
         if not isinstance(numbers, dict):
             continue
         for key, value in numbers.items():
-            number = _inbound_number(key, value)
+            number = inbound_number(key, value)
             if number is not None:
                 holders[number].append((index, key))
     for number, places in holders.items():
@@ -70,11 +70,3 @@ def duplicate_phone_number(
                         "keep each number in the phoneNumbers of one queue only",
                     ),
                 )
-
-
-def _inbound_number(key: object, value: object) -> str | None:
-    """The side of a phoneNumbers entry that is an E.164 number (which side is undocumented)."""
-    for side in (key, value):
-        if isinstance(side, str) and _e164_problem(side) is None:
-            return side
-    return None

@@ -165,7 +165,7 @@ def _unknown_zone_hint(value: str) -> str:
     return "write a zone name of the form Region/City, e.g. America/Chicago or Europe/London"
 
 
-def _entry_number(key: Any, value: Any) -> str | None:
+def inbound_number(key: Any, value: Any) -> str | None:
     """The side of a phoneNumbers entry that is an E.164 number (which side is undocumented)."""
     for side in (key, value):
         if isinstance(side, str) and _e164_problem(side) is None:
@@ -476,7 +476,7 @@ def agent_destination_is_inbound_number(target: CallTarget) -> Iterator[Finding]
     """
     own: dict[str, str] = {}
     for key, value in _phone_numbers(target):
-        number = _entry_number(key, value)
+        number = inbound_number(key, value)
         if number is not None:
             own.setdefault(number, key)
     if not own:
@@ -511,7 +511,7 @@ def phone_number_repeated(target: CallTarget) -> Iterator[Finding]:
     """
     first: dict[str, str] = {}
     for key, value in _phone_numbers(target):
-        number = _entry_number(key, value)
+        number = inbound_number(key, value)
         if number is None:
             continue
         if number not in first:
