@@ -41,6 +41,8 @@ BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
 RATE_LIMIT_FLOOR = 1.0
 """A 429 without Retry-After waits at least this long (the documented advice)."""
 RETRY_AFTER_CAP = 60.0
+READ_CACHE = 1.0
+"""Seconds reads of call targets may lag behind writes (documented)."""
 
 
 class SettingsError(Exception):
@@ -56,7 +58,12 @@ class ApiError(Exception):
 
 
 class AmbiguousWrite(ApiError):
-    """A write whose outcome is unknown: it may or may not have been applied."""
+    """A write whose outcome is unknown: it may or may not have been applied. ``in_flight``
+    when it timed out: the server may still be working on it."""
+
+    def __init__(self, message: str, status: int | None = None, in_flight: bool = False):
+        super().__init__(message, status)
+        self.in_flight = in_flight
 
 
 @dataclass
@@ -96,6 +103,16 @@ def resolve_settings(configured: Mapping[str, Any], environ: Mapping[str, str]) 
     token = environ.get("MINDFUL_TOKEN", "")
     client_id = environ.get("MINDFUL_CLIENT_ID", "")
     client_secret = environ.get("MINDFUL_CLIENT_SECRET", "")
+    for variable, value in (
+        ("MINDFUL_TOKEN", token),
+        ("MINDFUL_CLIENT_ID", client_id),
+        ("MINDFUL_CLIENT_SECRET", client_secret),
+    ):
+        if value and not (value.isascii() and value.isprintable()):
+            raise SettingsError(
+                f"{variable} holds characters an HTTP header cannot carry "
+                "(only printable ASCII); check how it was set"
+            )
     if not token and not (client_id and client_secret):
         raise SettingsError(
             "no credentials: set MINDFUL_CLIENT_ID and MINDFUL_CLIENT_SECRET (an Application "
@@ -108,6 +125,7 @@ def resolve_settings(configured: Mapping[str, Any], environ: Mapping[str, str]) 
         client_secret,
         token,
         float(configured.get("writes_per_second", 1.0)),
+        float(configured.get("timeout", 10.0)),
     )
 
 
@@ -165,7 +183,6 @@ class Client:
         self._token = settings.token
         self._renew_at = float("inf") if settings.token else 0.0
         self._last_write = -float("inf")
-        self.writes = 0
 
     def close(self) -> None:
         self._http.close()
@@ -211,19 +228,40 @@ class Client:
             raise ApiError(f"{len(matches)} call targets are named {name!r} (ids {ids})")
         return matches[0] if matches else None
 
-    def create_target(self, body: Mapping[str, Any], read_cache: float = 1.0) -> dict[str, Any]:
-        """POST, never blindly repeated: after an ambiguous failure, the name is looked up
-        (once the read cache has caught up) and only a missing target is created again."""
+    def create_target(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST, never blindly repeated: after an ambiguous failure the name is looked up once
+        the read cache has caught up, and only a target that is surely missing is created
+        again. A POST that timed out may still be committed later, so it is never sent
+        again: the name is watched for a while, and if it has not appeared the outcome is
+        reported as unknown (the next plan finds the target by name if it did arrive)."""
+        name = str(body.get("name"))
         for attempt in range(ATTEMPTS):
             try:
                 return self._data(self._request("POST", TARGETS, {"data": dict(body)}))
-            except AmbiguousWrite:
-                self._sleep(read_cache + 0.1)
-                found = self.find_by_name(str(body.get("name")))
+            except AmbiguousWrite as exc:
+                found = self._appeared(name, exc.in_flight)
                 if found is not None:
                     return found
+                if exc.in_flight:
+                    raise ApiError(
+                        f"creating {name!r} timed out and it has not appeared; it "
+                        "may still arrive, so it was not sent again: run plan "
+                        "later to see"
+                    ) from None
                 self._backoff(attempt)
-        raise ApiError(f"could not create {body.get('name')!r} after {ATTEMPTS} attempts")
+        raise ApiError(f"could not create {name!r} after {ATTEMPTS} attempts")
+
+    def _appeared(self, name: str, in_flight: bool) -> dict[str, Any] | None:
+        """The call target named ``name`` once reads can show it; watched for as long as a
+        request could still be running when ``in_flight``."""
+        waited, patience = 0.0, self.settings.timeout * 2 if in_flight else 0.0
+        while True:
+            pause = READ_CACHE + 0.1 if waited == 0 else min(4.0, waited)
+            self._sleep(pause)
+            waited += pause
+            found = self.find_by_name(name)
+            if found is not None or waited >= patience:
+                return found
 
     def update_target(self, target_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         """PUT the whole call target (whether PUT merges or replaces is undocumented)."""
@@ -243,19 +281,22 @@ class Client:
     ) -> Any:
         write = method in ("POST", "PUT")
         renewed = False
+        last = "no answer"
         for attempt in range(ATTEMPTS):
             if write:
                 self._pace()
             try:
                 response = self._send(method, path, body)
             except httpx.TimeoutException as exc:
+                last = f"timed out ({self._show(exc) or type(exc).__name__})"
                 if method == "POST":
-                    raise AmbiguousWrite(f"{method} {path} timed out: {self._show(exc)}") from None
+                    raise AmbiguousWrite(f"{method} {path} {last}", in_flight=True) from None
                 self._backoff(attempt)
                 continue
             except httpx.TransportError as exc:
+                last = f"failed: {self._show(exc) or type(exc).__name__}"
                 if method == "POST":
-                    raise AmbiguousWrite(f"{method} {path} failed: {self._show(exc)}") from None
+                    raise AmbiguousWrite(f"{method} {path} {last}") from None
                 self._backoff(attempt)
                 continue
             status = response.status_code
@@ -263,11 +304,13 @@ class Client:
                 renewed, self._renew_at = True, 0.0
                 continue
             if status == 429:
+                last = self._failure(method, path, response)
                 self._sleep(self._retry_after(response, attempt))
                 continue
             if status >= 500:
+                last = self._failure(method, path, response)
                 if method == "POST":
-                    raise AmbiguousWrite(self._failure(method, path, response), status)
+                    raise AmbiguousWrite(last, status, in_flight=status == 504)
                 self._backoff(attempt)
                 continue
             if status == 404 and missing_ok:
@@ -282,7 +325,7 @@ class Client:
                     f"{self._show(response.text[:200])}",
                     status,
                 ) from None
-        raise ApiError(f"{method} {path} still failing after {ATTEMPTS} attempts")
+        raise ApiError(f"{method} {path} still failing after {ATTEMPTS} attempts; last: {last}")
 
     def _send(self, method: str, path: str, body: Any) -> httpx.Response:
         headers = {
@@ -292,7 +335,6 @@ class Client:
         }
         if method in ("POST", "PUT"):
             self._last_write = self._clock()
-            self.writes += 1
         started = self._clock()
         response = self._http.request(
             method, self.settings.base_url + path, headers=headers, json=body

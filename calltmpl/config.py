@@ -100,7 +100,7 @@ def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
     )
 
 
-API_KEYS = ("base_url", "token_url", "writes_per_second")
+API_KEYS = ("base_url", "token_url", "writes_per_second", "timeout")
 
 
 def _api_settings(reader: _Reader, api: Any) -> dict[str, Any]:
@@ -117,6 +117,9 @@ def _api_settings(reader: _Reader, api: Any) -> dict[str, Any]:
             "/api/writes_per_second",
             "writes_per_second must be a number above 0 and at most 1 (Mindful's limit)",
         )
+    timeout = api.get("timeout", 10)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise reader.fail("/api/timeout", "timeout must be a number of seconds above 0")
     return dict(api)
 
 

@@ -35,11 +35,26 @@ class Entry:
     remote: str
 
 
+def content(target: Mapping[str, Any]) -> dict[str, Any]:
+    """The members a push sends and a hash covers: everything but the server's id."""
+    return {k: target[k] for k in MEMBERS if k in target}
+
+
 def body_hash(target: Mapping[str, Any]) -> str:
     """A stable hash of a call target's content (key order and the id do not count)."""
-    content = {k: target[k] for k in MEMBERS if k in target}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(content(target), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _entry(value: Any) -> Entry | None:
+    if not isinstance(value, dict):
+        return None
+    target_id, name, pushed, remote = (value.get(k) for k in ("id", "name", "pushed", "remote"))
+    if isinstance(target_id, bool) or not isinstance(target_id, int):
+        return None
+    if not (isinstance(name, str) and isinstance(pushed, str) and isinstance(remote, str)):
+        return None
+    return Entry(target_id, name, pushed, remote)
 
 
 class Lock:
@@ -65,17 +80,19 @@ class Lock:
             raise LockError(f'{path}: expected {{"version": {VERSION}, "targets": {{...}}}}')
         entries = {}
         for key, value in targets.items():
-            try:
-                entries[key] = Entry(
-                    int(value["id"]), str(value["name"]), str(value["pushed"]), str(value["remote"])
-                )
-            except (KeyError, TypeError, ValueError):
-                message = f"{path}: entry {key!r} needs id, name, pushed and remote"
-                raise LockError(message) from None
+            entry = _entry(value)
+            if entry is None:
+                wanted = "an integer id and strings name, pushed and remote"
+                raise LockError(f"{path}: entry {key!r} needs {wanted}")
+            entries[key] = entry
         return cls(path, entries)
 
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
+
+    def holder(self, target_id: int) -> str | None:
+        """The key whose entry holds ``target_id``, if any."""
+        return next((k for k, e in self.entries.items() if e.id == target_id), None)
 
     def set(self, key: str, entry: Entry) -> None:
         """Record an entry and write the file at once, so an interrupted push keeps what it

@@ -19,9 +19,10 @@ from calltmpl.environment import BUILTIN_DIR, BUILTIN_PREFIX
 from calltmpl.errors import UsageError
 from calltmpl.lint import Subject, lint_set, lint_subject, unused_variables
 from calltmpl.locate import rendered_subject
+from calltmpl.lockfile import content
 from calltmpl.parallel import parallel_map
 from calltmpl.payloads import load_payload, looks_like_payload, payload_document
-from calltmpl.plan import Desired, content
+from calltmpl.plan import Desired
 from calltmpl.policy import LintOptions
 from calltmpl.queues import (
     discover,

@@ -138,6 +138,7 @@ class _Store:
         self.lock = threading.Lock()
         self.targets, self.next_id = _load(state_file) if state_file else ({}, 1)
         self.tokens: dict[str, float] = {}
+        self.issued: list[str] = []  # every token ever issued, for tests that look for leaks
         self.faults: list[_Queued] = []
         self.log: list[Json] = []
         self.last_write: float | None = None
@@ -151,6 +152,7 @@ class _Store:
         with self.lock:
             self.tokens = {t: exp for t, exp in self.tokens.items() if exp > now}
             self.tokens[token] = now + self.settings.token_lifetime
+            self.issued.append(token)
         return token
 
     def token_valid(self, token: str | None) -> bool:
@@ -688,6 +690,11 @@ class Sandbox:
     def reset(self) -> None:
         """Forget queued faults and the request log; the call targets stay."""
         self._store.reset()
+
+    def issued_tokens(self) -> list[str]:
+        """Every token the server has issued, so a test can check none leaked."""
+        with self._store.lock:
+            return list(self._store.issued)
 
     def edit(self, target_id: int, changes: dict[str, Any]) -> None:
         """Merge ``changes`` into a target's configuration as the Mindful UI would: at once,

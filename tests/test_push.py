@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,17 @@ def queue(name: str, index: int, retries: int = 2) -> str:
     )
 
 
+OUTPUTS: list[str] = []
+
+
 @pytest.fixture
 def server() -> Iterator[Sandbox]:
+    OUTPUTS.clear()
     with Sandbox(client_id=CLIENT_ID, client_secret=SECRET) as sandbox:
         yield sandbox
+        # No token the server issued appears in anything a command printed.
+        for token in sandbox.issued_tokens():
+            assert all(token not in text for text in OUTPUTS)
 
 
 @pytest.fixture
@@ -66,6 +74,7 @@ def repo(in_tmp: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path
 
 def run(*args: str) -> Result:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    OUTPUTS.extend((result.stdout, result.stderr))
     for text in (result.stdout, result.stderr):
         assert SECRET not in text
         assert "Traceback" not in text
@@ -207,12 +216,112 @@ def test_faults_on_update_are_retried(repo: Path, server: Sandbox) -> None:
 
 
 def test_a_refused_target_fails_the_run_but_not_the_others(repo: Path, server: Sandbox) -> None:
-    server.add_fault("POST", "500", times=30)
+    assert run("push", "--yes").exit_code == 0
+    billing_id = lock(repo)["targets"]["queues/billing"]["id"]
+    (repo / "queues/billing.yaml").write_text(queue("Billing", 1, retries=3), encoding="utf-8")
+    (repo / "queues/sales.yaml").write_text(queue("Sales", 2, retries=3), encoding="utf-8")
+    server.add_fault("PUT", "500", times=30, path=f"/v2/callback/callTargets/{billing_id}")
     result = run("push", "--yes", "--format", "json")
     assert result.exit_code == 3
     outcome = {r["queue"]: r["result"] for r in json.loads(result.stdout)["results"]}
-    assert outcome == {"queues/billing": "failed", "queues/sales": "failed"}
-    assert server.targets() == []
+    assert outcome == {"queues/billing": "failed", "queues/sales": "updated"}
+    retries = {t["name"]: t["configuration"]["maxCallbackRetries"] for t in server.targets()}
+    assert retries == {"Billing": 2, "Sales": 3}
+
+
+def test_a_create_that_times_out_is_never_sent_twice(repo: Path, server: Sandbox) -> None:
+    (repo / "calltmpl.yaml").write_text("api: {timeout: 1}\n", encoding="utf-8")
+    server.add_fault("POST", "slow", delay=1.6)
+    result = run("push", "--yes")
+    assert result.exit_code == 0, result.output
+    assert names(server) == ["Billing", "Sales"]
+
+
+def test_slow_reads_are_retried(repo: Path, server: Sandbox) -> None:
+    (repo / "calltmpl.yaml").write_text("api: {timeout: 1}\n", encoding="utf-8")
+    server.add_fault("GET", "slow", delay=1.5)
+    result = run("plan")
+    assert result.exit_code == 4, result.output
+
+
+def _api(server: Sandbox, method: str, path: str, body: Any = None) -> Any:
+    token = httpx.post(
+        server.token_url, auth=(CLIENT_ID, SECRET), data={"grant_type": "client_credentials"}
+    ).json()["access_token"]
+    answer = httpx.request(
+        method, server.url + path, json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+def test_two_remotes_with_the_name_are_a_conflict_not_a_create(repo: Path, server: Sandbox) -> None:
+    for _ in range(2):
+        _api(
+            server,
+            "POST",
+            "/v2/callback/callTargets",
+            {"data": {"name": "Billing", "configuration": {}}},
+        )
+        time.sleep(1.1)  # the write limit, then the read cache
+    plan = run("plan", "--format", "json")
+    assert plan.exit_code == 4
+    step = next(s for s in json.loads(plan.stdout)["plan"] if s["queue"] == "queues/billing")
+    assert step["action"] == "conflict"
+    pushed = run("push", "--yes")
+    assert pushed.exit_code == 3
+    assert names(server) == ["Billing", "Billing", "Sales"]
+
+
+def test_a_queue_cannot_take_over_another_queues_target(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    (repo / "queues/copy.yaml").write_text(queue("Billing", 3), encoding="utf-8")
+    server.reset()
+    result = run("push", "--yes", "queues/copy.yaml")
+    assert result.exit_code == 3
+    assert "belongs to queues/billing" in result.output
+    assert writes(server) == []
+
+
+def test_an_edit_of_a_member_the_repository_does_not_write_is_drift_shown_as_removal(
+    repo: Path, server: Sandbox
+) -> None:
+    assert run("push", "--yes").exit_code == 0
+    sales_id = lock(repo)["targets"]["queues/sales"]["id"]
+    server.edit(sales_id, {"uiOnlyField": "x"})
+    plan = run("plan", "--format", "json")
+    step = next(s for s in json.loads(plan.stdout)["plan"] if s["queue"] == "queues/sales")
+    assert step["action"] == "drifted"
+    assert step["changes"] == [{"pointer": "/configuration/uiOnlyField", "remote": "x"}]
+
+
+def test_a_push_whose_write_landed_but_was_not_recorded_is_not_drift(
+    repo: Path, server: Sandbox
+) -> None:
+    assert run("push", "--yes").exit_code == 0
+    billing_id = lock(repo)["targets"]["queues/billing"]["id"]
+    (repo / "queues/billing.yaml").write_text(queue("Billing", 1, retries=6), encoding="utf-8")
+    body = json.loads(run("render", "queues/billing.yaml").stdout)["data"]
+    _api(server, "PUT", f"/v2/callback/callTargets/{billing_id}", {"data": body})
+    time.sleep(1.1)
+    assert run("plan").exit_code == 0
+    server.reset()
+    assert run("push", "--yes").exit_code == 0
+    assert writes(server) == []
+
+
+def test_a_valid_bearer_token_from_the_environment_is_used(
+    repo: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = httpx.post(
+        server.token_url, auth=(CLIENT_ID, SECRET), data={"grant_type": "client_credentials"}
+    ).json()["access_token"]
+    monkeypatch.setenv("MINDFUL_TOKEN", token)
+    monkeypatch.delenv("MINDFUL_CLIENT_SECRET")
+    server.reset()
+    result = run("plan")
+    assert result.exit_code == 4, result.output
+    assert "/oauth2/token" not in [r["path"] for r in server.requests()]
 
 
 def test_lint_errors_block_the_push(repo: Path, server: Sandbox) -> None:

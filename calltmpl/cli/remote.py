@@ -37,7 +37,7 @@ from calltmpl.project import Project
 if TYPE_CHECKING:  # the API modules load httpx, which lint and render have no use for
     from calltmpl.api import Client
     from calltmpl.lockfile import Lock
-    from calltmpl.plan import Desired, Plan
+    from calltmpl.plan import Change, Desired, Plan
     from calltmpl.push import Result
 
 REMOTE_FAILED, PENDING = 3, 4
@@ -69,9 +69,9 @@ def plan_command(
 ) -> None:
     """Show what a push would change, per queue, writing nothing: create, update (with each
     member's remote and new value), unchanged or drifted. Exit 0 in sync, 4 changes pending."""
-    settings, desired = _prepare(paths, config)
+    settings, desired = _prepare(paths, config, output_format)
     with _client(settings, verbose) as client:
-        plan = _plan(settings, desired, client)
+        _, plan = _plan(settings, desired, client)
     if output_format == "json":
         click.echo(json.dumps({"pending": plan.pending, "plan": _plan_json(plan)}, indent=2))
     else:
@@ -99,32 +99,50 @@ def push_command(
     """Lint, show the plan, ask, and apply it to the Mindful API. Nothing is sent when a
     selected call target has an error finding. Exit 3 when the remote refused or failed one
     (the others are still applied)."""
-    settings, desired = _prepare(paths, config)
+    settings, desired = _prepare(paths, config, output_format)
     if not yes and not sys.stdin.isatty():
         fail("stdin is not a terminal, so nobody can confirm: add --yes to push")
+    from calltmpl.push import apply
+
     with _client(settings, verbose) as client:
-        plan = _plan(settings, desired, client)
+        lock, plan = _plan(settings, desired, client)
         if output_format == "text":
             _print_plan(plan)
-        from calltmpl.push import apply
-
-        lock = _lock(settings)
+        backups = _writable(settings.root / BACKUPS)
         if not plan.pending:
             # Sends nothing; records the ids of targets matched by name in the lock file.
-            apply(plan, client, lock, settings.root / BACKUPS)
+            apply(plan, client, lock, backups)
             _finish(output_format, plan, [])
-        if not yes and not click.confirm("Apply this plan?", default=False):
-            click.echo("nothing pushed")
+        if not yes and not click.confirm("Apply this plan?", default=False, err=True):
+            click.echo("nothing pushed", err=True)
             sys.exit(OK)
-        results = apply(
-            plan,
-            client,
-            lock,
-            settings.root / BACKUPS,
-            force=force,
-            progress=_progress(len(plan.steps), output_format),
-        )
+        done: list[Result] = []
+        report = _progress(len(plan.steps), output_format)
+
+        def progress(index: int, result: Result) -> None:
+            done.append(result)
+            report(index, result)
+
+        try:
+            results = apply(plan, client, lock, backups, force=force, progress=progress)
+        except KeyboardInterrupt:
+            click.echo(
+                "\ninterrupted: what was applied so far is recorded in calltmpl.lock", err=True
+            )
+            _finish(output_format, plan, done, interrupted=True)
     _finish(output_format, plan, results)
+
+
+def _writable(folder: Path) -> Path:
+    """The backups folder, created now: a push that could not back up must not start."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".writable"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        fail(f"cannot write backups to {folder}: {exc.strerror or exc}")
+    return folder
 
 
 @main.command("sandbox")
@@ -160,7 +178,9 @@ def sandbox_command(port: int, state_file: Path | None) -> None:
 # --- the steps both commands share ---------------------------------------------------------
 
 
-def _prepare(paths: Sequence[Path], config: Path | None) -> tuple[Settings, list[Desired]]:
+def _prepare(
+    paths: Sequence[Path], config: Path | None, output_format: str
+) -> tuple[Settings, list[Desired]]:
     """Settings, then lint (an error finding stops everything), then the desired targets."""
     settings = load_settings(config, paths)
     try:
@@ -173,15 +193,15 @@ def _prepare(paths: Sequence[Path], config: Path | None) -> tuple[Settings, list
         report = project.lint(selection, options)
         errors = [d for d in report.diagnostics if d.severity >= Severity.ERROR]
         if errors:
-            print_diagnostics("text", errors, report.checked, settings.root)
-            click.echo("nothing was sent: fix the errors above first", err=True)
+            print_diagnostics(output_format, errors, report.checked, settings.root)
+            click.echo("nothing was sent: fix the errors first", err=True)
             sys.exit(FINDINGS)
         desired = project.desired(selection)
     except UsageError as exc:
         fail(str(exc))
     failures = [d for d in desired if isinstance(d, Diagnostic)]
     if failures:
-        print_diagnostics("text", failures, report.checked, settings.root)
+        print_diagnostics(output_format, failures, report.checked, settings.root)
         sys.exit(FINDINGS)
     return settings, [d for d in desired if not isinstance(d, Diagnostic)]
 
@@ -205,13 +225,13 @@ def _lock(settings: Settings) -> Lock:
         fail(str(exc))
 
 
-def _plan(settings: Settings, desired: list[Desired], client: Client) -> Plan:
+def _plan(settings: Settings, desired: list[Desired], client: Client) -> tuple[Lock, Plan]:
     from calltmpl.api import ApiError
     from calltmpl.plan import make_plan
 
     lock = _lock(settings)
     try:
-        return make_plan(desired, lock, client)
+        return lock, make_plan(desired, lock, client)
     except ApiError as exc:
         click.echo(f"calltmpl: error: reading the remote call targets: {exc}", err=True)
         sys.exit(REMOTE_FAILED)
@@ -258,15 +278,19 @@ def _plan_json(plan: Plan) -> list[dict[str, Any]]:
             "action": step.action,
             "id": step.target_id,
             "note": step.note,
-            "changes": [
-                {"pointer": c.pointer, "remote": c.remote, "new": c.new}
-                if not _absent(c.remote)
-                else {"pointer": c.pointer, "new": c.new}
-                for c in step.changes
-            ],
+            "changes": [_change_json(c) for c in step.changes],
         }
         for step in plan.steps
     ]
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    """A change as JSON: a side that does not have the member is left out."""
+    found: dict[str, Any] = {"pointer": change.pointer}
+    for side, value in (("remote", change.remote), ("new", change.new)):
+        if not _absent(value):
+            found[side] = value
+    return found
 
 
 def _progress(total: int, output_format: str) -> Any:
@@ -285,7 +309,9 @@ def _progress(total: int, output_format: str) -> Any:
     return report
 
 
-def _finish(output_format: str, plan: Plan, results: list[Result]) -> None:
+def _finish(
+    output_format: str, plan: Plan, results: list[Result], *, interrupted: bool = False
+) -> None:
     failed = [r for r in results if not r.ok]
     if output_format == "json":
         document = {
@@ -303,11 +329,11 @@ def _finish(output_format: str, plan: Plan, results: list[Result]) -> None:
             ],
         }
         click.echo(json.dumps(document, indent=2))
-    elif not results:
+    elif not results and not interrupted:
         click.echo("Nothing to push: every call target is in sync.")
     else:
         _summary(results)
-    if failed:
+    if failed or interrupted:
         if output_format == "text":
             names = ", ".join(r.step.desired.file for r in failed)
             click.echo(f"{len(failed)} call target(s) not pushed: {names}", err=True)
