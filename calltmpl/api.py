@@ -27,6 +27,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from calltmpl.errors import AmbiguousWrite as AmbiguousWrite
+from calltmpl.errors import ApiError as ApiError
+from calltmpl.errors import SettingsError as SettingsError
+
 DEFAULT_BASE_URL = "https://api.getmindful.com"
 DEFAULT_TOKEN_URL = "https://auth.getmindful.com/oauth2/token"
 TARGETS = "/v2/callback/callTargets"
@@ -43,27 +47,6 @@ RATE_LIMIT_FLOOR = 1.0
 RETRY_AFTER_CAP = 60.0
 READ_CACHE = 1.0
 """Seconds reads of call targets may lag behind writes (documented)."""
-
-
-class SettingsError(Exception):
-    """Missing credentials or an unsafe URL: nothing was sent (exit code 2)."""
-
-
-class ApiError(Exception):
-    """The API refused or failed a request; the message is already redacted."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class AmbiguousWrite(ApiError):
-    """A write whose outcome is unknown: it may or may not have been applied. ``in_flight``
-    when it timed out: the server may still be working on it."""
-
-    def __init__(self, message: str, status: int | None = None, in_flight: bool = False):
-        super().__init__(message, status)
-        self.in_flight = in_flight
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Every code calltmpl reports, pipeline checks and rules alike, for selection and docs.
+"""Every code calltmpl reports, pipeline checks and rules alike: the one lookup of codes.
 
 Selectors (in ``select``, ``ignore``, ``severity``, ``per-file-ignores``, the command line
 and suppression comments) are a code (``CT301``), a code prefix (``CT3``, ``CT30``), a rule
@@ -8,42 +8,34 @@ name (``callback-number-length-order``) or ``ALL``.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from functools import cache
 
 from calltmpl import codes
-from calltmpl.diagnostics import Severity
+from calltmpl.codes import Code
 from calltmpl.rules import REGISTRY
 
 
-@dataclass(frozen=True)
-class Entry:
-    code: str
-    name: str
-    severity: Severity
-    explanation: str
-    reference: str
-    fatal: bool
-    scope: str
-
-    @property
-    def summary(self) -> str:
-        return self.explanation.split("\n", 1)[0]
+@cache
+def entries() -> tuple[Code, ...]:
+    """Every code, pipeline checks and rules alike, in code order."""
+    return tuple(sorted((*codes.ALL, *REGISTRY), key=lambda c: c.code))
 
 
 @cache
-def entries() -> tuple[Entry, ...]:
-    found = [
-        Entry(c.code, c.name, c.severity, c.explanation, "", c.fatal, "pipeline") for c in codes.ALL
-    ]
-    found += [
-        Entry(r.code, r.name, r.severity, r.explanation, r.reference, False, r.scope)
-        for r in REGISTRY
-    ]
-    return tuple(sorted(found, key=lambda e: e.code))
+def rules(scope: str) -> tuple[Code, ...]:
+    """The rules of a scope (:data:`~calltmpl.codes.TARGET` or :data:`~calltmpl.codes.SET`)."""
+    return tuple(c for c in entries() if c.scope == scope)
 
 
-def find(code_or_name: str) -> Entry | None:
+def code(code: str) -> Code:
+    """The record of a code calltmpl reports (KeyError for one it does not)."""
+    found = find(code)
+    if found is None:
+        raise KeyError(code)
+    return found
+
+
+def find(code_or_name: str) -> Code | None:
     wanted = code_or_name.strip()
     for entry in entries():
         if wanted.upper() == entry.code or wanted.lower() == entry.name:

@@ -10,18 +10,41 @@ it), so it cannot be deselected or made less than an error.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from calltmpl.diagnostics import Diagnostic, Severity
+
+PIPELINE, TARGET, SET = "pipeline", "target", "set"
+"""Scopes: a check of the pipeline (reading, rendering, the schema), a rule over one call
+target, a rule across the call targets linted together."""
+STABLE, PREVIEW = "stable", "preview"
+CREATE, ANSWER = "create", "answer"
+"""Kinds of call target a rule may not apply to: a body meant for a create (a rendered queue,
+a POST body, a bare call target), or a GET answer, which is what the server holds, id and all."""
 
 
 @dataclass(frozen=True)
 class Code:
+    """One code calltmpl reports, a pipeline check or a rule: the only record of a code.
+
+    ``doc`` explains it (a rule's docstring); ``check`` is a rule's function (None for the
+    pipeline's checks, which their modules run); ``reference`` names the item of the domain
+    reference a rule implements ("3.1", or "inferred").
+    """
+
     code: str
     name: str
     severity: Severity
     doc: str
     fatal: bool = False
+    reference: str = ""
+    scope: str = PIPELINE
+    check: Callable[..., Any] | None = None
+    status: str = STABLE
+    not_for: tuple[str, ...] = ()
+    """Kinds of call target the rule does not apply to (:data:`ANSWER`)."""
 
     @property
     def explanation(self) -> str:

@@ -1,16 +1,21 @@
-"""The repository's ``calltmpl.yaml``: found, validated, resolved once into :class:`Settings`."""
+"""The repository's ``calltmpl.yaml``: found, read and checked in form into :class:`Settings`.
+
+Rule selectors are kept as written, each with its place in the file, and checked against the
+catalogue of codes by :func:`calltmpl.policy.check`, which the front door runs on opening a
+repository (this module knows files, not codes).
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from calltmpl import catalog, parsing, policy
+from calltmpl import parsing
 from calltmpl.diagnostics import Severity
-from calltmpl.policy import LintSettings
+from calltmpl.errors import ConfigError
 
 CONFIG_NAME = "calltmpl.yaml"
 DEFAULT_TEMPLATES = ("templates",)
@@ -18,12 +23,32 @@ DEFAULT_QUEUES = ("queues/**/*.yaml",)
 DEFAULT_OUTPUT = "build"
 
 
-class ConfigError(Exception):
-    """An invalid ``calltmpl.yaml``, located in the file."""
+@dataclass(frozen=True)
+class LintSettings:
+    """The ``lint:`` section as written (selectors not yet expanded). ``places`` maps the
+    pointer of each selector (and of ``/lint/severity``) to its (line, column) in ``file``."""
 
-    def __init__(self, file: str, line: int, column: int, message: str) -> None:
-        super().__init__(f"{file}:{line}:{column}: {message}")
-        self.file, self.line, self.column, self.message = file, line, column, message
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    severity: tuple[tuple[str, Severity], ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    unknown_members: Severity = Severity.WARNING
+    strict: bool = False
+    file: str = ""
+    places: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def selectors(self) -> Iterator[tuple[str, str]]:
+        """(pointer, selector) for every selector in the file, in the file's order."""
+        for index, selector in enumerate(self.select):
+            yield f"/lint/select/{index}", selector
+        for index, selector in enumerate(self.ignore):
+            yield f"/lint/ignore/{index}", selector
+        for selector, _ in self.severity:
+            yield parsing.pointer_join("/lint/severity", selector), selector
+        for pattern, selectors in self.per_file_ignores:
+            where = parsing.pointer_join("/lint/per-file-ignores", pattern)
+            for index, selector in enumerate(selectors):
+                yield f"{where}/{index}", selector
 
 
 @dataclass(frozen=True)
@@ -60,7 +85,7 @@ def defaults(root: Path) -> Settings:
     )
 
 
-def load_settings(config_file: Path, shown_as: str | None = None) -> Settings:
+def read_config(config_file: Path, shown_as: str | None = None) -> Settings:
     """Read and validate ``config_file``; raise :class:`ConfigError` naming the line at fault."""
     shown = shown_as or str(config_file)
     try:
@@ -130,17 +155,19 @@ def _lint_settings(reader: _Reader, lint: Any) -> LintSettings:
     if not isinstance(lint, Mapping):
         raise reader.fail("/lint", "lint must be a mapping of lint settings")
     reader.known_keys(lint, "/lint", LINT_KEYS)
-    select = reader.selectors(lint.get("select", ["ALL"]), "/lint/select")
-    ignore = reader.selectors(lint.get("ignore", []), "/lint/ignore")
+    places: dict[str, tuple[int, int]] = {}
+    select = reader.selectors(lint.get("select", ["ALL"]), "/lint/select", places)
+    ignore = reader.selectors(lint.get("ignore", []), "/lint/ignore", places)
     severities = []
     table = lint.get("severity", {})
     if not isinstance(table, Mapping):
         raise reader.fail(
             "/lint/severity", "severity must map rule codes to error, warning or info"
         )
+    places["/lint/severity"] = reader.place("/lint/severity")
     for selector, level in table.items():
         where = parsing.pointer_join("/lint/severity", selector)
-        reader.selector(str(selector), where, at_key=True)
+        places[where] = reader.place(where, at_key=True)
         severities.append((str(selector), reader.severity(level, where)))
     per_file = []
     globs = lint.get("per-file-ignores", {})
@@ -148,16 +175,19 @@ def _lint_settings(reader: _Reader, lint: Any) -> LintSettings:
         raise reader.fail("/lint/per-file-ignores", "per-file-ignores must map globs to codes")
     for pattern in globs:
         where = parsing.pointer_join("/lint/per-file-ignores", pattern)
-        per_file.append((str(pattern), reader.selectors(globs[pattern], where)))
+        per_file.append((str(pattern), reader.selectors(globs[pattern], where, places)))
     unknown = reader.severity(lint.get("unknown-members", "warning"), "/lint/unknown-members")
     if unknown == Severity.INFO:
         raise reader.fail("/lint/unknown-members", "unknown-members must be warning or error")
-    settings = LintSettings(select, ignore, tuple(severities), tuple(per_file), unknown)
-    try:
-        policy.resolve(settings)
-    except policy.SelectorError as exc:
-        raise reader.fail("/lint/severity", str(exc)) from None
-    return settings
+    return LintSettings(
+        select,
+        ignore,
+        tuple(severities),
+        tuple(per_file),
+        unknown,
+        file=reader.shown,
+        places=places,
+    )
 
 
 class _Reader:
@@ -168,9 +198,12 @@ class _Reader:
         self.values = parsing.yaml_positions(text)
         self.keys = parsing.yaml_key_positions(text)
 
-    def fail(self, pointer: str, message: str, at_key: bool = False) -> ConfigError:
+    def place(self, pointer: str, at_key: bool = False) -> tuple[int, int]:
         _, line, column = parsing.nearest(self.keys if at_key else self.values, pointer)
-        return ConfigError(self.shown, line, column, message)
+        return line, column
+
+    def fail(self, pointer: str, message: str, at_key: bool = False) -> ConfigError:
+        return ConfigError(self.shown, *self.place(pointer, at_key), message)
 
     def known_keys(self, data: Mapping[str, Any], base: str, known: tuple[str, ...]) -> None:
         for key in data:
@@ -192,15 +225,13 @@ class _Reader:
             raise self.fail(pointer, f"{name} must be a list of non-empty strings, got {value!r}")
         return tuple(value)
 
-    def selectors(self, value: Any, pointer: str) -> tuple[str, ...]:
+    def selectors(
+        self, value: Any, pointer: str, places: dict[str, tuple[int, int]]
+    ) -> tuple[str, ...]:
         found = self.strings(value, pointer)
-        for index, selector in enumerate(found):
-            self.selector(selector, f"{pointer}/{index}")
+        for index in range(len(found)):
+            places[f"{pointer}/{index}"] = self.place(f"{pointer}/{index}")
         return found
-
-    def selector(self, selector: str, pointer: str, at_key: bool = False) -> None:
-        if not catalog.expand(selector):
-            raise self.fail(pointer, catalog.unknown_message(selector), at_key)
 
     def severity(self, level: Any, pointer: str) -> Severity:
         try:

@@ -1,9 +1,11 @@
-"""The one record every check produces, and the severities it can carry."""
+"""The records of what checks find: a :class:`Finding` in a call target, a located
+:class:`Diagnostic` in a file, and the severities they carry."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Severity(enum.IntEnum):
@@ -24,6 +26,18 @@ class Severity(enum.IntEnum):
             raise ValueError(
                 f"unknown severity {text!r}: expected error, warning or info"
             ) from None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check reports inside one call target: where (an RFC 6901 pointer relative to
+    the call target) and what is wrong there. Rules leave ``code`` empty (the engine knows
+    whose finding it is); the schema check names the code it found (CT201 or CT202)."""
+
+    pointer: str
+    message: str
+    hint: str = ""
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,3 +66,15 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.line, self.column, self.code, self.pointer)
+
+
+class Location(NamedTuple):
+    """Where a finding is shown: 1-based line and column of a file; ``queue`` names the queue
+    rendered when the place is in a template; ``note`` is said after the message (e.g. where
+    a default came from)."""
+
+    file: str
+    line: int
+    column: int
+    queue: str = ""
+    note: str = ""

@@ -19,7 +19,7 @@ import jinja2
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from calltmpl.queues import shown_path
+from calltmpl.paths import shown_path
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "templates"
 BUILTIN_PREFIX = "calltmpl/"

@@ -11,22 +11,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from calltmpl import codes, parsing, schema
-from calltmpl.diagnostics import Diagnostic
+from calltmpl import catalog, codes, parsing, schema
+from calltmpl.codes import ANSWER, CREATE
+from calltmpl.diagnostics import Diagnostic, Finding, Location
 from calltmpl.policy import LintOptions
-from calltmpl.queues import QueueFile
-from calltmpl.render import Renderer
-from calltmpl.rules import REGISTRY, Finding
 
-
-class Location(NamedTuple):
-    file: str
-    line: int
-    column: int
-    queue: str = ""  # the queue rendered, when the location is in a template
-    note: str = ""  # said after the message, e.g. where a default came from
+__all__ = ["ANSWER", "CREATE", "Subject", "lint_set", "lint_subject", "unused_variables"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +28,7 @@ class Subject:
     file: str
     target: Mapping[str, Any]
     locate: Callable[[str], Location]
-    not_applicable: frozenset[str] = frozenset()  # codes that do not apply to this target
+    kind: str = CREATE  # or ANSWER: rules whose ``not_for`` names it do not run
 
     def diagnostic(
         self, code: str, finding: Finding, options: LintOptions, default: Any
@@ -61,19 +53,17 @@ def lint_subject(subject: Subject, options: LintOptions) -> Iterator[Diagnostic]
     """Rule and schema findings for one call target."""
     target = subject.target
     reported: set[str] = set()
-    for rule in REGISTRY:
-        if rule.scope != "target" or not options.runs(rule.code):
+    for rule in catalog.rules(codes.TARGET):
+        if not options.runs(rule.code) or subject.kind in rule.not_for:
             continue
-        if rule.code in subject.not_applicable:
-            continue
+        assert rule.check is not None
         for finding in rule.check(target):
             reported.add(finding.pointer)
             yield subject.diagnostic(rule.code, finding, options, rule.severity)
-    for found in schema.check(target):
-        code = codes.UNKNOWN_MEMBER if found.unknown_member else codes.SCHEMA
-        if found.pointer in reported or not options.runs(code.code):
+    for finding in schema.check(target):
+        code = catalog.code(finding.code)
+        if finding.pointer in reported or not options.runs(code.code):
             continue
-        finding = Finding(found.pointer, f"{found.message} [{found.keyword}]", found.hint)
         yield subject.diagnostic(code.code, finding, options, code.severity)
 
 
@@ -87,30 +77,32 @@ def lint_set(
     ``labelled`` holds (file, target) pairs; ``subject_at`` builds the subject of one of them
     when a finding needs locating, which is rare enough to do on demand.
     """
-    for rule in REGISTRY:
-        if rule.scope == "set" and options.runs(rule.code):
+    for rule in catalog.rules(codes.SET):
+        if options.runs(rule.code) and rule.check is not None:
             for index, finding in rule.check(labelled):
                 yield subject_at(index).diagnostic(rule.code, finding, options, rule.severity)
 
 
-def unused_variables(queue: QueueFile, renderer: Renderer) -> Iterator[Diagnostic]:
-    """Queue variables that no template of the queue reads: a typo here silently leaves
-    the template's default in place, so it is worth a warning with the likely name."""
-    read = renderer.variables(queue.template)
+def unused_variables(
+    shown: str, text: str, template: str, variables: Mapping[str, Any], read: frozenset[str] | None
+) -> Iterator[Diagnostic]:
+    """Variables of queue file ``shown`` (its ``text``) that no template of the queue reads
+    (``read``; None when that cannot be known): a typo here silently leaves the template's
+    default in place, so it is worth a warning with the likely name."""
     if read is None:
         return
-    unused = [name for name in queue.variables if name not in read and name != "queue"]
+    unused = [name for name in variables if name not in read and name != "queue"]
     if not unused:
         return
-    keys = parsing.yaml_key_positions(queue.text)
+    keys = parsing.yaml_key_positions(text)
     for name in unused:
         line, column = keys.get(parsing.pointer_join("", name), (1, 1))
         guess = difflib.get_close_matches(name, sorted(read), n=1, cutoff=0.75)
         hint = f"did you mean {guess[0]}?" if guess else "remove it, or use it in a template"
         yield codes.UNUSED_VARIABLE.at(
-            queue.shown,
+            shown,
             line,
             column,
-            f"variable {name} is not read by {queue.template} or the templates it uses",
+            f"variable {name} is not read by {template} or the templates it uses",
             hint=hint,
         )

@@ -17,14 +17,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from calltmpl.errors import LockError as LockError
+
 LOCK_NAME = "calltmpl.lock"
 VERSION = 1
 MEMBERS = ("name", "configuration", "phoneNumbers")
 """What a call target's hash covers: everything but the server-assigned id."""
-
-
-class LockError(Exception):
-    """An unreadable or malformed lock file (exit code 2)."""
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,12 @@ through a link out of the repository, and never two queues into one file.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from calltmpl.config import CONFIG_NAME
-from calltmpl.diagnostics import Diagnostic
 from calltmpl.errors import UsageError
-from calltmpl.project import Project, Selection
-from calltmpl.queues import escapes, shown_path
+from calltmpl.paths import escapes, shown_path
 
 
 @dataclass(frozen=True)
@@ -25,39 +23,37 @@ class Outputs:
 
 
 def expected_outputs(
-    project: Project, selection: Selection, folder: Path
-) -> Outputs | list[Diagnostic]:
-    """The documents of the selected queues under ``folder``, or why they cannot be built."""
-    queues = [path for path, _ in selection.queues]
-    documents = project.render_documents(queues)
-    failures = [d for d in documents if isinstance(d, Diagnostic)]
-    if failures:
-        return failures
-    inputs = {Path(os.path.abspath(p)) for p in queues}
-    inputs.add(project.settings.root / CONFIG_NAME)
+    folder: Path,
+    planned: Sequence[tuple[Path, Path, str]],
+    inputs: Sequence[Path],
+    folders: Sequence[Path],
+    root: Path,
+    complete: bool,
+) -> Outputs:
+    """The documents under ``folder``: ``planned`` holds (queue file, output file, document)
+    for each selected queue; none may be written over one of the repository's ``inputs``
+    (its configuration and queue files) or into its template ``folders``, through a link out
+    of ``root``, or twice."""
+    protected = {Path(os.path.abspath(p)) for p in inputs}
+    kept = [os.path.abspath(f) for f in folders]
     found: dict[Path, str] = {}
     owner: dict[Path, Path] = {}
-    for (queue, root), document in zip(selection.queues, documents, strict=True):
-        assert isinstance(document, str)
-        target = Path(os.path.abspath(project.output_path(queue, root, folder)))
+    for queue, output, document in planned:
+        target = Path(os.path.abspath(output))
         if target in owner:
             raise UsageError(
                 f"{shown_path(queue)} and {shown_path(owner[target])} would both "
                 f"be written to {shown_path(target)}; give them distinct paths"
             )
-        if target in inputs or _in_template_folder(project, target):
+        if target in protected or any(target.is_relative_to(f) for f in kept):
             raise UsageError(
                 f"{shown_path(queue)} would be written over {shown_path(target)}, "
                 "an input of the repository; choose another --out folder"
             )
-        if escapes(target, project.settings.root):
+        if escapes(target, root):
             raise UsageError(f"{shown_path(target)} links outside the repository; not writing")
         owner[target], found[target] = queue, document
-    return Outputs(Path(os.path.abspath(folder)), found, selection.complete)
-
-
-def _in_template_folder(project: Project, path: Path) -> bool:
-    return any(path.is_relative_to(os.path.abspath(t)) for t in project.settings.templates)
+    return Outputs(Path(os.path.abspath(folder)), found, complete)
 
 
 def out_of_date(outputs: Outputs) -> list[tuple[Path, str]]:

@@ -19,27 +19,16 @@ import contextlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from calltmpl.errors import ParseError as ParseError
+
 Positions = dict[str, tuple[int, int]]
 """JSON pointer -> 1-based (line, column) of the value it names."""
-
-
-@dataclass(frozen=True)
-class ParseError(Exception):
-    """Text that is not valid YAML/JSON, with the 1-based position of the problem."""
-
-    message: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.line}:{self.column}: {self.message}"
 
 
 _SAFE = YAML(typ="safe", pure=False)

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from calltmpl import codes, parsing
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.errors import UsageError
-from calltmpl.lint import Subject
-from calltmpl.locate import payload_subject
-from calltmpl.queues import escapes, shown_path
+from calltmpl.paths import escapes, shown_path
+
+
+@dataclass(frozen=True)
+class PayloadFile:
+    """A call target read from a payload file: ``base`` is its pointer in the file ("/data"
+    in a POST body, "/data/callTarget" in a GET answer, "" for a bare call target)."""
+
+    file: str
+    text: str
+    target: dict[str, Any]
+    base: str
+
+    @property
+    def is_answer(self) -> bool:
+        """A GET answer is what the server holds, id and all: it is no body for a create."""
+        return self.base == "/data/callTarget"
 
 
 def payload_document(target: dict[str, Any]) -> str:
@@ -34,7 +49,7 @@ def unwrap(document: Any) -> tuple[dict[str, Any], str] | None:
     return None
 
 
-def load_payload(path: Path, root: Path) -> Subject | Diagnostic:
+def load_payload(path: Path, root: Path) -> PayloadFile | Diagnostic:
     shown = shown_path(path)
     if escapes(path, root):
         return codes.LINK_OUTSIDE.at(shown, 1, 1, "the payload file links outside the repository")
@@ -56,7 +71,7 @@ def load_payload(path: Path, root: Path) -> Subject | Diagnostic:
             '{"data": {"callTarget": {...}}} (a GET answer) or a bare call target',
         )
     target, base = found
-    return payload_subject(shown, text, target, base)
+    return PayloadFile(shown, text, target, base)
 
 
 def looks_like_payload(path: Path) -> bool:

@@ -14,20 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from calltmpl import catalog
+from calltmpl.codes import UNKNOWN_MEMBER
+from calltmpl.config import LintSettings
 from calltmpl.diagnostics import Diagnostic, Severity
-from calltmpl.globs import glob_match
-
-
-@dataclass(frozen=True)
-class LintSettings:
-    """The ``lint:`` section as written (selectors not yet expanded)."""
-
-    select: tuple[str, ...] = ("ALL",)
-    ignore: tuple[str, ...] = ()
-    severity: tuple[tuple[str, Severity], ...] = ()
-    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    unknown_members: Severity = Severity.WARNING
-    strict: bool = False
+from calltmpl.errors import ConfigError, SelectorError
+from calltmpl.paths import glob_match
 
 
 @dataclass(frozen=True)
@@ -81,10 +72,6 @@ def _relative_parts(file: str, root: Path | None) -> tuple[str, ...]:
     return PurePosixPath(path.as_posix()).parts
 
 
-class SelectorError(ValueError):
-    """A selector that matches no code, with a suggestion in the message."""
-
-
 def codes_of(selectors: tuple[str, ...]) -> frozenset[str]:
     found: set[str] = set()
     for selector in selectors:
@@ -99,7 +86,7 @@ def resolve(settings: LintSettings, root: Path | None = None) -> LintOptions:
     """Expand the selectors; raise :class:`SelectorError` for one that matches nothing."""
     fatal = frozenset(e.code for e in catalog.entries() if e.fatal)
     enabled = (codes_of(settings.select) - codes_of(settings.ignore)) | fatal
-    severities = {"CT202": settings.unknown_members}
+    severities = {UNKNOWN_MEMBER.code: settings.unknown_members}
     for selector, severity in settings.severity:
         for code in codes_of((selector,)):
             if code in fatal and severity != Severity.ERROR:
@@ -107,3 +94,18 @@ def resolve(settings: LintSettings, root: Path | None = None) -> LintOptions:
             severities[code] = severity
     per_file = tuple((pattern, codes_of(codes)) for pattern, codes in settings.per_file_ignores)
     return LintOptions(enabled, severities, per_file, root, settings.strict)
+
+
+def check(settings: LintSettings) -> None:
+    """Check the selectors of ``calltmpl.yaml``'s ``lint:`` section against the codes; raise
+    :class:`~calltmpl.errors.ConfigError` at the first that matches nothing, or at a fatal
+    code given a lower severity."""
+    for pointer, selector in settings.selectors():
+        if not catalog.expand(selector):
+            line, column = settings.places.get(pointer, (1, 1))
+            raise ConfigError(settings.file, line, column, catalog.unknown_message(selector))
+    try:
+        resolve(settings)
+    except SelectorError as exc:
+        line, column = settings.places.get("/lint/severity", (1, 1))
+        raise ConfigError(settings.file, line, column, str(exc)) from None

@@ -1,6 +1,6 @@
-"""A configuration repository: its queues, what a list of paths selects, render and lint.
+"""The engine over one repository: its queues, what a list of paths selects, render and lint.
 
-This is the library's front door; the CLI is a thin layer over :class:`Project`.
+Commands reach it through :mod:`calltmpl.repository`, the library's front door.
 """
 
 from __future__ import annotations
@@ -15,23 +15,17 @@ from typing import Any
 from calltmpl import suppress
 from calltmpl.config import CONFIG_NAME, Settings
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.environment import BUILTIN_DIR, BUILTIN_PREFIX
 from calltmpl.errors import UsageError
-from calltmpl.lint import Subject, lint_set, lint_subject, unused_variables
-from calltmpl.locate import rendered_subject
+from calltmpl.lint import ANSWER, CREATE, Subject, lint_set, lint_subject, unused_variables
 from calltmpl.lockfile import content
+from calltmpl.outputs import Outputs, expected_outputs
 from calltmpl.parallel import parallel_map
-from calltmpl.payloads import load_payload, looks_like_payload, payload_document
+from calltmpl.paths import shown_path
+from calltmpl.payloads import PayloadFile, load_payload, looks_like_payload, payload_document
 from calltmpl.plan import Desired
 from calltmpl.policy import LintOptions
-from calltmpl.queues import (
-    discover,
-    escapes,
-    load_queue,
-    matches_queue_glob,
-    queue_id,
-    shown_path,
-)
+from calltmpl.provenance import payload_locator, read_shown
+from calltmpl.queues import discover, load_queue, matches_queue_glob, queue_id
 from calltmpl.render import Rendered, Renderer
 from calltmpl.suppress import Suppression
 
@@ -68,7 +62,7 @@ class Project:
 
     def all_queues(self) -> list[tuple[Path, str]]:
         if self._queues is None:
-            self._queues = list(discover(self.settings))
+            self._queues = list(discover(self.settings.root, self.settings.queues))
         return list(self._queues)
 
     def select(self, paths: Sequence[Path], *, ignore_unmatched: bool = False) -> Selection:
@@ -92,7 +86,7 @@ class Project:
                 if not ignore_unmatched or self._hook_payload(path):
                     payloads[Path(os.path.abspath(path))] = None
             elif path.suffix in YAML_SUFFIXES:
-                root = matches_queue_glob(path, self.settings)
+                root = matches_queue_glob(path, self.settings.root, self.settings.queues)
                 if root is not None or not ignore_unmatched:
                     queues[path.resolve()] = root or ""
             elif not ignore_unmatched:
@@ -182,9 +176,10 @@ class Project:
             if isinstance(loaded, Diagnostic):
                 found.append(loaded)
                 continue
-            found.extend(lint_subject(loaded, options))
+            subject = payload_subject(loaded)
+            found.extend(lint_subject(subject, options))
             labelled.append((loaded.file, dict(loaded.target)))
-            subjects.append(functools.partial(_same, loaded))
+            subjects.append(functools.partial(_same, subject))
         found.extend(lint_set(labelled, lambda index: subjects[index](), options))
         checked = [shown_path(p) for p in (*queues, *selection.payloads)]
         outcome = suppress.apply(
@@ -201,7 +196,12 @@ class Project:
         rendered = self.render(path)
         if isinstance(rendered, Diagnostic):  # it rendered in the worker; files changed since
             raise UsageError(f"{path}: changed while being linted")
-        return rendered_subject(rendered, self.renderer)
+        return self.rendered_subject(rendered)
+
+    def rendered_subject(self, rendered: Rendered) -> Subject:
+        """A rendered call target, its members shown where the user edits them."""
+        queue = rendered.queue
+        return Subject(queue.shown, rendered.target, self.renderer.locator(rendered))
 
     def _template_files(self, complete: bool) -> list[str]:
         """The repository's template files, when all their findings were looked for."""
@@ -238,6 +238,24 @@ class Project:
         """The payload documents of many queue files, in parallel when there are enough."""
         return parallel_map(_render_document, self, list(paths))
 
+    def outputs(self, selection: Selection, folder: Path) -> Outputs | list[Diagnostic]:
+        """The documents of the selected queues under ``folder``, or why they cannot be built."""
+        queues = [path for path, _ in selection.queues]
+        documents = self.render_documents(queues)
+        failures = [d for d in documents if isinstance(d, Diagnostic)]
+        if failures:
+            return failures
+        planned = [
+            (queue, self.output_path(queue, root, folder), document)
+            for (queue, root), document in zip(selection.queues, documents, strict=True)
+            if isinstance(document, str)
+        ]
+        inputs = [*queues, self.settings.root / CONFIG_NAME]
+        root = self.settings.root
+        return expected_outputs(
+            folder, planned, inputs, self.settings.templates, root, selection.complete
+        )
+
 
 def _lint_queue(
     state: tuple[Project, LintOptions], path: Path
@@ -247,8 +265,10 @@ def _lint_queue(
     result = project.render(path)
     if isinstance(result, Diagnostic):
         return [result], None
-    found = list(unused_variables(result.queue, project.renderer))
-    found.extend(lint_subject(rendered_subject(result, project.renderer), options))
+    queue = result.queue
+    read = project.renderer.variables(queue.template)
+    found = list(unused_variables(queue.shown, queue.text, queue.template, queue.variables, read))
+    found.extend(lint_subject(project.rendered_subject(result), options))
     return found, result.target
 
 
@@ -261,30 +281,7 @@ def _same(subject: Subject) -> Subject:
     return subject
 
 
-def read_shown(file: str, root: Path) -> str | None:
-    """The text of a file named as diagnostics name it, built-in templates included; never
-    of a link out of the repository ``root``."""
-    path = Path(file)
-    if not path.is_file() and file.startswith(BUILTIN_PREFIX):
-        path = BUILTIN_DIR / file[len(BUILTIN_PREFIX) :]
-    elif escapes(path, root):
-        return None
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-class SourceLines:
-    """Lines of the files diagnostics name, each file read once, for the text output."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self._files: dict[str, list[str]] = {}
-
-    def __call__(self, file: str, line: int) -> str:
-        if file not in self._files:
-            text = read_shown(file, self.root)
-            self._files[file] = text.splitlines() if text is not None else []
-        lines = self._files[file]
-        return lines[line - 1] if 1 <= line <= len(lines) else ""
+def payload_subject(payload: PayloadFile) -> Subject:
+    """A call target read from a payload file; members are shown at their place in it."""
+    locate = payload_locator(payload.file, payload.text, payload.base)
+    return Subject(payload.file, payload.target, locate, ANSWER if payload.is_answer else CREATE)

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calltmpl.api import READ_CACHE, ApiError, Client
+from calltmpl.api import READ_CACHE, Client
+from calltmpl.errors import ApiError
 from calltmpl.lockfile import Entry, Lock, body_hash, content
 from calltmpl.plan import Change, Plan, Step, differs
 

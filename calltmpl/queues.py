@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from calltmpl import codes, parsing
-from calltmpl.config import Settings
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.globs import glob_match, glob_root, normalise
+from calltmpl.paths import escapes, glob_match, glob_root, normalise, shown_path
 
 
 @dataclass(frozen=True)
@@ -26,14 +25,6 @@ class QueueFile:
     text: str
 
 
-def shown_path(path: Path) -> str:
-    """How a path is printed: relative to the current folder when below it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
-
-
 def queue_id(path: Path, root: Path) -> str:
     """The ``queue`` variable: the path relative to the root, without its extension."""
     try:
@@ -43,7 +34,7 @@ def queue_id(path: Path, root: Path) -> str:
     return PurePosixPath(relative.with_suffix("").as_posix()).as_posix()
 
 
-def discover(settings: Settings) -> Iterator[tuple[Path, str]]:
+def discover(root: Path, globs: Sequence[str]) -> Iterator[tuple[Path, str]]:
     """Every queue file of the repository with the root of the glob that found it, sorted.
 
     Paths are as found, links not followed, so a link that leaves the repository is named by
@@ -51,28 +42,21 @@ def discover(settings: Settings) -> Iterator[tuple[Path, str]]:
     """
     seen: set[Path] = set()
     found: list[tuple[Path, str]] = []
-    for pattern in settings.queues:
-        for path in settings.root.glob(normalise(pattern)):
+    for pattern in globs:
+        for path in root.glob(normalise(pattern)):
             if path.is_file() and path not in seen:
                 seen.add(path)
                 found.append((path, glob_root(pattern)))
     yield from sorted(found)
 
 
-def escapes(path: Path, root: Path) -> bool:
-    """Whether a path inside the repository resolves outside it (through a link): such a
-    file could make calltmpl read, print or overwrite anything the user can."""
-    absolute = Path(os.path.abspath(path))
-    return absolute.is_relative_to(root) and not path.resolve().is_relative_to(root)
-
-
-def matches_queue_glob(path: Path, settings: Settings) -> str | None:
+def matches_queue_glob(path: Path, root: Path, globs: Sequence[str]) -> str | None:
     """The glob root when ``path`` is one of the repository's queue files, else None."""
     try:
-        relative = Path(os.path.abspath(path)).relative_to(settings.root).parts
+        relative = Path(os.path.abspath(path)).relative_to(root).parts
     except ValueError:
         return None
-    for pattern in settings.queues:
+    for pattern in globs:
         if glob_match(PurePosixPath(normalise(pattern)).parts, relative):
             return glob_root(pattern)
     return None

@@ -28,16 +28,15 @@ from jinja2.exceptions import SecurityError
 from calltmpl import codes, parsing
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.environment import (
-    BUILTIN_DIR,
     BUILTIN_PREFIX,
     ConfinedLoader,
     cache_folder,
     environment,
-    expression_names,
     shown_template,
 )
-from calltmpl.origins import Origins
-from calltmpl.queues import QueueFile, shown_path
+from calltmpl.paths import shown_path
+from calltmpl.provenance import Locator, Tracer
+from calltmpl.queues import QueueFile
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,8 @@ class Renderer:
         self.search_path = tuple(search_path)
         self.loader = ConfinedLoader(self.search_path)
         self.env = environment(self.loader)
-        self._origins: Origins | None = None
+        self.tracer = Tracer(self.search_path, self.loader)
         self._analyses: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
-        self._sources: dict[str, list[str]] = {}
 
     def render(self, queue: QueueFile) -> Rendered | Diagnostic:
         """The queue's call target, or the located diagnostic of why there is none; a
@@ -74,24 +72,12 @@ class Renderer:
         if not isinstance(result, Diagnostic) or result.file == queue.shown:
             return result
         if result.file.startswith(BUILTIN_PREFIX):
-            return self._in_queue(result, queue)
+            return self.tracer.failure_in_queue(result, queue)
         return dataclasses.replace(result, queue=queue.shown)
 
-    def _in_queue(self, failure: Diagnostic, queue: QueueFile) -> Diagnostic:
-        """A failure inside a built-in template is the queue's to fix: shown at the queue
-        variable the failing line uses, else at its ``template:`` line, naming the line."""
-        builtin = BUILTIN_DIR / failure.file[len(BUILTIN_PREFIX) :]
-        used = expression_names(self.source_line(str(builtin), failure.line))
-        used &= set(queue.variables) - {"queue"}
-        key = parsing.pointer_join("", used.pop()) if len(used) == 1 else "/template"
-        line, column = parsing.yaml_positions(queue.text).get(key, (1, 1))
-        return dataclasses.replace(
-            failure,
-            file=queue.shown,
-            line=line,
-            column=column,
-            message=f"{failure.message} (in {failure.file}:{failure.line})",
-        )
+    def locator(self, rendered: Rendered) -> Locator:
+        """Where each member of a rendered call target is shown (see :mod:`calltmpl.provenance`)."""
+        return self.tracer.locator(rendered.queue, lambda: rendered.positions)
 
     def _render(self, queue: QueueFile) -> Rendered | Diagnostic:
         try:
@@ -102,7 +88,7 @@ class Renderer:
         try:
             value = parsing.load_payload_text(text)
         except parsing.ParseError as exc:
-            file, line = self.origin(queue, exc.line)
+            file, line = self.tracer.origin(queue, exc.line)
             return codes.OUTPUT_SYNTAX.at(
                 shown_template(file),
                 line,
@@ -112,7 +98,7 @@ class Renderer:
             )
         if not isinstance(value, dict):
             kind = "nothing" if value is None else f"a {type(value).__name__}"
-            file, line = self.origin(queue, 1)
+            file, line = self.tracer.origin(queue, 1)
             return codes.OUTPUT_SHAPE.at(
                 shown_template(file),
                 line,
@@ -171,33 +157,6 @@ class Renderer:
             if frame.filename in loaded:
                 found = (shown_template(frame.filename), frame.lineno or 0)
         return found
-
-    def origin(self, queue: QueueFile, output_line: int, member: str = "") -> tuple[str, int]:
-        """The template file (its full path) and line that wrote ``output_line`` of a queue's
-        output: of several candidates, the one whose source names ``member``, else the one
-        where the line starts; the queue's own template, line 1, when none can be traced."""
-        if self._origins is None:
-            self._origins = Origins(self.search_path)
-        candidates = self._origins.markers(queue, output_line)
-        for file, line in candidates:
-            if member and f"{member}:" in self.source_line(file, line):
-                return file, line
-        if candidates:
-            return candidates[0]
-        try:
-            return str(self.loader.find(queue.template)), 1
-        except jinja2.TemplateNotFound:
-            return str(queue.path), 1
-
-    def source_line(self, filename: str, line: int) -> str:
-        """Line ``line`` (1-based) of a template file, "" when there is none."""
-        if filename not in self._sources:
-            try:
-                self._sources[filename] = Path(filename).read_text(encoding="utf-8").split("\n")
-            except (OSError, UnicodeDecodeError):
-                self._sources[filename] = []
-        lines = self._sources[filename]
-        return lines[line - 1] if 1 <= line <= len(lines) else ""
 
     def closure(self, name: str) -> frozenset[str] | None:
         """Files of ``name`` and every template it extends, includes or imports.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,21 +18,11 @@ if TYPE_CHECKING:  # imported when first needed: it is a fifth of a one-file lin
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
+from calltmpl.codes import SCHEMA, UNKNOWN_MEMBER
+from calltmpl.diagnostics import Finding
 from calltmpl.parsing import pointer_join
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "call-target.schema.json"
-
-
-@dataclass(frozen=True)
-class SchemaFinding:
-    pointer: str
-    keyword: str
-    message: str
-    hint: str = ""
-
-    @property
-    def unknown_member(self) -> bool:
-        return self.keyword == "additionalProperties"
 
 
 @cache
@@ -50,7 +39,7 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(schema())
 
 
-def check(target: Mapping[str, Any]) -> Iterator[SchemaFinding]:
+def check(target: Mapping[str, Any]) -> Iterator[Finding]:
     """Schema findings for one call target; pointers are relative to the call target.
 
     Most targets are valid, so a compiled yes/no check runs first; jsonschema, which is
@@ -60,7 +49,7 @@ def check(target: Mapping[str, Any]) -> Iterator[SchemaFinding]:
     quick = _quick_check()
     if quick is not None and quick(document):
         return
-    seen: set[SchemaFinding] = set()
+    seen: set[Finding] = set()
     for error in _validator().iter_errors(document):
         for finding in _findings(error):
             # jsonschema reports `required` once per missing member, each with the whole list
@@ -214,7 +203,7 @@ _KEYWORDS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Check]] = {
 }
 
 
-def _findings(error: ValidationError) -> Iterator[SchemaFinding]:
+def _findings(error: ValidationError) -> Iterator[Finding]:
     path = list(error.absolute_path)[1:]  # drop the envelope's "data"
     where = ""
     for part in path:
@@ -233,13 +222,19 @@ def _findings(error: ValidationError) -> Iterator[SchemaFinding]:
         for name in expected:
             if isinstance(instance, Mapping) and name not in instance:
                 label = where.rsplit("/", 1)[-1] or "the call target"
-                yield SchemaFinding(where, keyword, f"{label} has no {name}; it is required")
+                yield _finding(where, keyword, f"{label} has no {name}; it is required")
         return
     name = where.rsplit("/", 1)[-1] or "the call target"
-    yield SchemaFinding(where, keyword, _message(name, keyword, instance, expected, error.message))
+    yield _finding(where, keyword, _message(name, keyword, instance, expected, error.message))
 
 
-def _unknown(where: str, key: str, known: list[str]) -> SchemaFinding:
+def _finding(where: str, keyword: str, message: str, hint: str = "") -> Finding:
+    """A finding that names its code, the failing keyword ending its message."""
+    code = UNKNOWN_MEMBER if keyword == "additionalProperties" else SCHEMA
+    return Finding(where, f"{message} [{keyword}]", hint, code.code)
+
+
+def _unknown(where: str, key: str, known: list[str]) -> Finding:
     lowered = {k.lower(): k for k in known}
     guess = lowered.get(key.lower()) or next(
         iter(difflib.get_close_matches(key, known, n=1, cutoff=0.6)), None
@@ -247,7 +242,7 @@ def _unknown(where: str, key: str, known: list[str]) -> SchemaFinding:
     parent = where.rsplit("/", 1)[-1] or "the call target"
     hint = f"did you mean {guess}?" if guess else ""
     message = f"{key} is not a member of {parent}" + (f"; did you mean {guess}?" if guess else "")
-    return SchemaFinding(pointer_join(where, key), "additionalProperties", message, hint)
+    return _finding(pointer_join(where, key), "additionalProperties", message, hint)
 
 
 _TYPE_NAMES = {

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from jsonschema import Draft4Validator
 
-from calltmpl import cli
+from calltmpl.cli import common as cli
 from calltmpl.cli import main
 from calltmpl.diagnostics import Diagnostic, Severity
 from calltmpl.reporters import ANNOTATIONS_PER_KIND, Context, github

@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from calltmpl import catalog, policy
-from calltmpl.cli import (
+from calltmpl import catalog
+from calltmpl.cli.common import (
     FINDINGS,
     OK,
     PATHS,
     config_option,
-    fail,
-    load_settings,
-    main,
     print_diagnostics,
+    repository,
 )
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.errors import UsageError
-from calltmpl.outputs import expected_outputs, out_of_date, write
+from calltmpl.outputs import out_of_date, write
+from calltmpl.paths import shown_path
 from calltmpl.payloads import payload_document
-from calltmpl.project import Project
-from calltmpl.queues import shown_path
 from calltmpl.reporters import REPORTERS
+from calltmpl.repository import Repository
 
 
-@main.command()
+@click.command()
 @PATHS
 @click.option(
     "--out",
@@ -43,64 +39,58 @@ from calltmpl.reporters import REPORTERS
     help="Write nothing; exit 1 listing every output file that is stale, missing or extra.",
 )
 @config_option
-def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path | None) -> None:
+def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path | None) -> int:
     """Render queue files into API payloads (the POST body {"data": {...}}).
 
     With one QUEUE_FILE and no --out, print its payload. With --out DIR, write every selected
     queue (all of the repository when no PATH is given) as DIR/<path below the glob>.json.
     """
-    settings = load_settings(config, paths)
-    project = Project(settings)
-    try:
-        if out is None and not check:
-            _print_one(project, paths)
-        selection = project.select(list(paths))
-        folder = out if out is not None else settings.output
-        outputs = expected_outputs(project, selection, folder)
-        if isinstance(outputs, list):
-            checked = [shown_path(p) for p, _ in selection.queues]
-            print_diagnostics("text", outputs, checked, settings.root)
-            sys.exit(FINDINGS)
-        if check:
-            problems = out_of_date(outputs)
-            for path, state in problems:
-                extra = " (no queue renders it)" if state == "extra" else ""
-                click.echo(f"{shown_path(path)}: {state}{extra}")
-            if problems:
-                click.echo(
-                    f"{len(problems)} output file(s) out of date; run `calltmpl render "
-                    f"--out {shown_path(folder)}`"
-                )
-                sys.exit(FINDINGS)
-            click.echo(f"{len(outputs.documents)} output file(s) up to date")
-            sys.exit(OK)
-        written = write(outputs)
-    except UsageError as exc:
-        fail(str(exc))
+    repo = repository(config, paths)
+    if out is None and not check:
+        return _print_one(repo, paths)
+    folder = out if out is not None else repo.output
+    outputs = repo.outputs(paths, folder)
+    if isinstance(outputs, list):
+        checked = [shown_path(p) for p, _ in repo.select(paths).queues]
+        print_diagnostics("text", outputs, checked, repo.root)
+        return FINDINGS
+    if check:
+        problems = out_of_date(outputs)
+        for path, state in problems:
+            extra = " (no queue renders it)" if state == "extra" else ""
+            click.echo(f"{shown_path(path)}: {state}{extra}")
+        if problems:
+            click.echo(
+                f"{len(problems)} output file(s) out of date; run `calltmpl render "
+                f"--out {shown_path(folder)}`"
+            )
+            return FINDINGS
+        click.echo(f"{len(outputs.documents)} output file(s) up to date")
+        return OK
+    written = write(outputs)
     click.echo(
         f"rendered {len(outputs.documents)} call target(s) into {shown_path(folder)}"
         f" ({written} written, {len(outputs.documents) - written} unchanged)"
     )
+    return OK
 
 
-def _print_one(project: Project, paths: tuple[Path, ...]) -> None:
+def _print_one(repo: Repository, paths: tuple[Path, ...]) -> int:
     """Print one queue's payload on stdout (diagnostics go to stderr, never into a file the
     output is redirected to)."""
-    if len(paths) != 1 or paths[0].is_dir():
-        raise UsageError("give one QUEUE_FILE to print, or --out DIR to write many")
-    result = project.render(paths[0])
+    result = repo.render_one(paths)
     if isinstance(result, Diagnostic):
-        print_diagnostics("text", [result], [shown_path(paths[0])], project.settings.root, err=True)
-        sys.exit(FINDINGS)
+        print_diagnostics("text", [result], [shown_path(paths[0])], repo.root, err=True)
+        return FINDINGS
     click.echo(payload_document(result.target), nl=False)
-    sys.exit(OK)
+    return OK
 
 
 def _selectors(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
-@main.command()
+@click.command()
 @PATHS
 @click.option(
     "--format",
@@ -138,38 +128,24 @@ def lint(
     strict: bool,
     ignore_unmatched: bool,
     config: Path | None,
-) -> None:
+) -> int:
     """Check call targets: queue files (rendered), templates (every queue built from them),
     payload .json files, calltmpl.yaml (everything) or folders; no PATH means every queue."""
-    settings = load_settings(config, paths)
-    layered = dataclasses.replace(
-        settings.lint,
-        select=_selectors(select) or settings.lint.select,
-        ignore=settings.lint.ignore + _selectors(ignore),
-        strict=strict or settings.lint.strict,
-    )
-    try:
-        options = policy.resolve(layered, settings.root)
-    except policy.SelectorError as exc:
-        fail(str(exc))
-    project = Project(settings)
-    try:
-        selection = project.select(list(paths), ignore_unmatched=ignore_unmatched)
-        report = project.lint(selection, options)
-    except UsageError as exc:
-        fail(str(exc))
+    repo = repository(config, paths)
+    options = repo.options(_selectors(select), _selectors(ignore), strict)
+    report = repo.lint(paths, options, ignore_unmatched=ignore_unmatched)
     print_diagnostics(
         output_format,
         report.diagnostics,
         report.checked,
-        settings.root,
+        repo.root,
         report.suppressed,
         options.fails,
     )
-    sys.exit(FINDINGS if any(options.fails(d) for d in report.diagnostics) else OK)
+    return FINDINGS if any(options.fails(d) for d in report.diagnostics) else OK
 
 
-@main.command("rules")
+@click.command("rules")
 @click.option(
     "--format",
     "output_format",
@@ -177,7 +153,7 @@ def lint(
     default="text",
     show_default=True,
 )
-def rules_command(output_format: str) -> None:
+def rules_command(output_format: str) -> int:
     """List every check: code, name, default severity and what it finds."""
     entries = catalog.entries()
     if output_format == "json":
@@ -193,20 +169,25 @@ def rules_command(output_format: str) -> None:
             for e in entries
         ]
         click.echo(json.dumps({"rules": listing}, indent=2))
-        return
+        return OK
     width = max(len(e.name) for e in entries)
     for e in entries:
         click.echo(f"{e.code}  {e.name:<{width}}  {e.severity!s:<7}  {e.summary}")
+    return OK
 
 
-@main.command("rule")
+@click.command("rule")
 @click.argument("code_or_name")
-def rule_command(code_or_name: str) -> None:
+def rule_command(code_or_name: str) -> int:
     """Explain one check: why it matters, with a bad and a good example."""
     entry = catalog.find(code_or_name)
     if entry is None:
-        fail(catalog.unknown_message(code_or_name))
+        raise UsageError(catalog.unknown_message(code_or_name))
     origin = f", reference item {entry.reference}" if entry.reference.startswith("3.") else ""
     origin = ", inferred" if entry.reference == "inferred" else origin
     click.echo(f"{entry.code} {entry.name} ({entry.severity} by default{origin})\n")
     click.echo(entry.explanation)
+    return OK
+
+
+COMMANDS = (render, lint, rules_command, rule_command)

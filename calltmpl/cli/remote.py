@@ -12,36 +12,28 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from calltmpl import policy
-from calltmpl.cli import (
+from calltmpl.cli.common import (
     FINDINGS,
     OK,
     PATHS,
+    PENDING,
+    REMOTE_FAILED,
     config_option,
-    fail,
-    load_settings,
-    main,
     print_diagnostics,
+    repository,
 )
-from calltmpl.config import Settings
-from calltmpl.diagnostics import Diagnostic, Severity
 from calltmpl.errors import UsageError
-from calltmpl.project import Project
+from calltmpl.repository import Prepared, Repository
 
 if TYPE_CHECKING:  # the API modules load httpx, which lint and render have no use for
-    from calltmpl.api import Client
-    from calltmpl.lockfile import Lock
-    from calltmpl.plan import Change, Desired, Plan
+    from calltmpl.plan import Change, Plan
     from calltmpl.push import Result
-
-REMOTE_FAILED, PENDING = 3, 4
-BACKUPS = Path(".calltmpl") / "backups"
 
 _VERBOSE = click.option(
     "--verbose",
@@ -59,27 +51,30 @@ _FORMAT = click.option(
 )
 
 
-@main.command("plan")
+@click.command("plan")
 @PATHS
 @_FORMAT
 @_VERBOSE
 @config_option
 def plan_command(
     paths: tuple[Path, ...], output_format: str, verbose: bool, config: Path | None
-) -> None:
+) -> int:
     """Show what a push would change, per queue, writing nothing: create, update (with each
     member's remote and new value), unchanged or drifted. Exit 0 in sync, 4 changes pending."""
-    settings, desired = _prepare(paths, config, output_format)
-    with _client(settings, verbose) as client:
-        _, plan = _plan(settings, desired, client)
+    repo = repository(config, paths)
+    prepared = repo.prepare(list(paths))
+    if _blocked(repo, prepared, output_format):
+        return FINDINGS
+    with repo.client(_log(verbose)) as client:
+        _, plan = repo.plan(prepared.desired, client)
     if output_format == "json":
         click.echo(json.dumps({"pending": plan.pending, "plan": _plan_json(plan)}, indent=2))
     else:
         _print_plan(plan)
-    sys.exit(PENDING if plan.pending else OK)
+    return PENDING if plan.pending else OK
 
 
-@main.command("push")
+@click.command("push")
 @PATHS
 @click.option(
     "--yes", is_flag=True, help="Apply without asking (needed when stdin is no terminal)."
@@ -95,27 +90,28 @@ def push_command(
     output_format: str,
     verbose: bool,
     config: Path | None,
-) -> None:
+) -> int:
     """Lint, show the plan, ask, and apply it to the Mindful API. Nothing is sent when a
     selected call target has an error finding. Exit 3 when the remote refused or failed one
     (the others are still applied)."""
-    settings, desired = _prepare(paths, config, output_format)
+    repo = repository(config, paths)
+    prepared = repo.prepare(list(paths))
+    if _blocked(repo, prepared, output_format):
+        return FINDINGS
     if not yes and not sys.stdin.isatty():
-        fail("stdin is not a terminal, so nobody can confirm: add --yes to push")
-    from calltmpl.push import apply
-
-    with _client(settings, verbose) as client:
-        lock, plan = _plan(settings, desired, client)
+        raise UsageError("stdin is not a terminal, so nobody can confirm: add --yes to push")
+    with repo.client(_log(verbose)) as client:
+        lock, plan = repo.plan(prepared.desired, client)
         if output_format == "text":
             _print_plan(plan)
-        backups = _writable(settings.root / BACKUPS)
+        backups = repo.backups()
         if not plan.pending:
             # Sends nothing; records the ids of targets matched by name in the lock file.
-            apply(plan, client, lock, backups)
-            _finish(output_format, plan, [])
+            repo.apply(plan, client, lock, backups)
+            return _finish(output_format, plan, [])
         if not yes and not click.confirm("Apply this plan?", default=False, err=True):
             click.echo("nothing pushed", err=True)
-            sys.exit(OK)
+            return OK
         done: list[Result] = []
         report = _progress(len(plan.steps), output_format)
 
@@ -124,28 +120,16 @@ def push_command(
             report(index, result)
 
         try:
-            results = apply(plan, client, lock, backups, force=force, progress=progress)
+            results = repo.apply(plan, client, lock, backups, force=force, progress=progress)
         except KeyboardInterrupt:
             click.echo(
                 "\ninterrupted: what was applied so far is recorded in calltmpl.lock", err=True
             )
-            _finish(output_format, plan, done, interrupted=True)
-    _finish(output_format, plan, results)
+            return _finish(output_format, plan, done, interrupted=True)
+    return _finish(output_format, plan, results)
 
 
-def _writable(folder: Path) -> Path:
-    """The backups folder, created now: a push that could not back up must not start."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".writable"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        fail(f"cannot write backups to {folder}: {exc.strerror or exc}")
-    return folder
-
-
-@main.command("sandbox")
+@click.command("sandbox")
 @click.option("--port", type=int, default=8080, show_default=True, help="Port on 127.0.0.1.")
 @click.option(
     "--state",
@@ -153,7 +137,7 @@ def _writable(folder: Path) -> Path:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Keep the call targets in this JSON file between runs.",
 )
-def sandbox_command(port: int, state_file: Path | None) -> None:
+def sandbox_command(port: int, state_file: Path | None) -> int:
     """Run a stand-in Mindful API on 127.0.0.1, to rehearse a push (e.g. in CI). It accepts
     MINDFUL_CLIENT_ID / MINDFUL_CLIENT_SECRET when set, else sandbox / sandbox-secret."""
     client_id = os.environ.get("MINDFUL_CLIENT_ID") or "sandbox"
@@ -172,69 +156,27 @@ def sandbox_command(port: int, state_file: Path | None) -> None:
     try:
         sandbox.serve(port, state_file, client_id, client_secret, ready=ready)
     except (OSError, ValueError) as exc:
-        fail(f"cannot run the sandbox on port {port}: {exc}")
+        raise UsageError(f"cannot run the sandbox on port {port}: {exc}") from None
+    return OK
 
 
 # --- the steps both commands share ---------------------------------------------------------
 
 
-def _prepare(
-    paths: Sequence[Path], config: Path | None, output_format: str
-) -> tuple[Settings, list[Desired]]:
-    """Settings, then lint (an error finding stops everything), then the desired targets."""
-    settings = load_settings(config, paths)
-    try:
-        options = policy.resolve(settings.lint, settings.root)
-    except policy.SelectorError as exc:
-        fail(str(exc))
-    project = Project(settings)
-    try:
-        selection = project.select(list(paths))
-        report = project.lint(selection, options)
-        errors = [d for d in report.diagnostics if d.severity >= Severity.ERROR]
-        if errors:
-            print_diagnostics(output_format, errors, report.checked, settings.root)
-            click.echo("nothing was sent: fix the errors first", err=True)
-            sys.exit(FINDINGS)
-        desired = project.desired(selection)
-    except UsageError as exc:
-        fail(str(exc))
-    failures = [d for d in desired if isinstance(d, Diagnostic)]
-    if failures:
-        print_diagnostics(output_format, failures, report.checked, settings.root)
-        sys.exit(FINDINGS)
-    return settings, [d for d in desired if not isinstance(d, Diagnostic)]
+def _blocked(repo: Repository, prepared: Prepared, output_format: str) -> bool:
+    """Print why nothing may be sent, if so: error findings, or targets that failed to build."""
+    if prepared.lint_errors:
+        print_diagnostics(output_format, prepared.lint_errors, prepared.checked, repo.root)
+        click.echo("nothing was sent: fix the errors first", err=True)
+        return True
+    if prepared.failures:
+        print_diagnostics(output_format, prepared.failures, prepared.checked, repo.root)
+        return True
+    return False
 
 
-def _client(settings: Settings, verbose: bool) -> Client:
-    from calltmpl.api import Client, SettingsError, resolve_settings
-
-    log = (lambda line: click.echo(line, err=True)) if verbose else None
-    try:
-        return Client(resolve_settings(settings.api, os.environ), log=log)
-    except SettingsError as exc:
-        fail(str(exc))
-
-
-def _lock(settings: Settings) -> Lock:
-    from calltmpl.lockfile import LOCK_NAME, Lock, LockError
-
-    try:
-        return Lock.load(settings.root / LOCK_NAME)
-    except LockError as exc:
-        fail(str(exc))
-
-
-def _plan(settings: Settings, desired: list[Desired], client: Client) -> tuple[Lock, Plan]:
-    from calltmpl.api import ApiError
-    from calltmpl.plan import make_plan
-
-    lock = _lock(settings)
-    try:
-        return lock, make_plan(desired, lock, client)
-    except ApiError as exc:
-        click.echo(f"calltmpl: error: reading the remote call targets: {exc}", err=True)
-        sys.exit(REMOTE_FAILED)
+def _log(verbose: bool) -> Callable[[str], None] | None:
+    return (lambda line: click.echo(line, err=True)) if verbose else None
 
 
 # --- output --------------------------------------------------------------------------------
@@ -311,7 +253,7 @@ def _progress(total: int, output_format: str) -> Any:
 
 def _finish(
     output_format: str, plan: Plan, results: list[Result], *, interrupted: bool = False
-) -> None:
+) -> int:
     failed = [r for r in results if not r.ok]
     if output_format == "json":
         document = {
@@ -337,8 +279,8 @@ def _finish(
         if output_format == "text":
             names = ", ".join(r.step.desired.file for r in failed)
             click.echo(f"{len(failed)} call target(s) not pushed: {names}", err=True)
-        sys.exit(REMOTE_FAILED)
-    sys.exit(OK)
+        return REMOTE_FAILED
+    return OK
 
 
 def _summary(results: list[Result]) -> None:
@@ -353,3 +295,6 @@ def _summary(results: list[Result]) -> None:
             "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
             + ("  " + row[3] if row[3] else "")
         )
+
+
+COMMANDS = (plan_command, push_command, sandbox_command)

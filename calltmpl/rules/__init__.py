@@ -1,13 +1,22 @@
 """Cross-field rules. Importing this package registers every rule family."""
 
-from calltmpl.rules import across, companions, identity, lengths, messaging, telephony
-from calltmpl.rules.registry import REGISTRY, Finding, Rule, rule, set_rule
+from calltmpl.diagnostics import Finding
+from calltmpl.rules import (
+    across,
+    callbacks,
+    companions,
+    identity,
+    lengths,
+    messaging,
+    telephony,
+)
+from calltmpl.rules.registry import REGISTRY, rule, set_rule
 
 __all__ = [
     "REGISTRY",
     "Finding",
-    "Rule",
     "across",
+    "callbacks",
     "companions",
     "identity",
     "lengths",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from calltmpl.rules.identity import inbound_number
+from calltmpl.rules.forms import inbound_number
 from calltmpl.rules.registry import CallTarget, Finding, member, pointer, set_rule
 
 

@@ -3,15 +3,20 @@ digits (reference items 3.24 to 3.29)."""
 
 from __future__ import annotations
 
-import difflib
-import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
-from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any
 
+from calltmpl.rules.forms import (
+    LOCAL_TIME_NAMES,
+    e164_problem,
+    inbound_number,
+    unknown_zone_hint,
+    zones,
+)
 from calltmpl.rules.registry import (
+    ANSWER,
     CallTarget,
     Finding,
     boolean,
@@ -22,7 +27,6 @@ from calltmpl.rules.registry import (
     rule,
     string,
 )
-from calltmpl.rules.telephony import _e164_problem
 
 # [I] countryCodes: country calling codes (1 to 3 digits, none starts with 0) joined by commas,
 # with no spaces: the format is undocumented, so we ask for the plainest form ("1,44").
@@ -40,137 +44,6 @@ AGENT_DESTINATIONS = (
     "chooseHoldAgentDestination",
     "chooseHoldFailoverAgentDestination",
 )
-# The IANA time zone database as packaged for Python (the `tzdata` dependency).
-TZDATA_PACKAGE = "tzdata"
-# The legacy names that tzdata release 2024b turned from zones into links, with their targets:
-# older releases, and builds made with posix_only, keep some as zones. Listed so that they warn
-# like any other legacy alias whichever tzdata is installed.
-ZONES_LINKED_IN_2024B = {
-    "CET": "Europe/Brussels",
-    "CST6CDT": "America/Chicago",
-    "EET": "Europe/Athens",
-    "EST": "America/Panama",
-    "EST5EDT": "America/New_York",
-    "HST": "Pacific/Honolulu",
-    "MET": "Europe/Brussels",
-    "MST": "America/Phoenix",
-    "MST7MDT": "America/Denver",
-    "PST8PDT": "America/Los_Angeles",
-    "WET": "Europe/Lisbon",
-}
-# [I] Abbreviations and Windows zone names people write for a time zone, with the zone they most
-# likely mean; Mindful serves North America first, so "CST" is US Central, not China.
-LOCAL_TIMES = (
-    ("America/New_York", "US Eastern time", ("EST", "EDT", "Eastern Standard Time")),
-    ("America/Chicago", "US Central time", ("CST", "CDT", "Central Standard Time")),
-    ("America/Denver", "US Mountain time", ("MST", "MDT", "Mountain Standard Time")),
-    ("America/Phoenix", "Arizona time", ("US Mountain Standard Time",)),
-    ("America/Los_Angeles", "US Pacific time", ("PST", "PDT", "Pacific Standard Time")),
-    ("America/Anchorage", "Alaska time", ("AKST", "AKDT", "Alaskan Standard Time")),
-    ("Pacific/Honolulu", "Hawaii time", ("HST", "Hawaiian Standard Time")),
-    ("Europe/London", "UK time", ("GMT", "BST", "GMT Standard Time")),
-)
-LOCAL_TIME_NAMES = {
-    name.casefold(): (zone, label) for zone, label, names in LOCAL_TIMES for name in names
-}
-# A UTC offset written as a zone: "GMT-6", "UTC+05:30", "-0600".
-_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+\-\u2212])\s*([0-9]{1,2})(?::?([0-9]{2}))?", re.I)
-# The fixed-offset zones tzdata has: Etc/GMT-14 (UTC+14) to Etc/GMT+12 (UTC-12).
-ETC_GMT_EAST_HOURS = range(1, 15)
-ETC_GMT_WEST_HOURS = range(1, 13)
-# How alike a misspelt zone name must be to a real one to be suggested (difflib ratio).
-ZONE_SUGGESTION_CUTOFF = 0.8
-
-
-class _Zones(NamedTuple):
-    names: frozenset[str]  # every valid name: zones and links
-    legacy: Mapping[str, str]  # legacy alias -> the zone it links to
-    folded: Mapping[str, str]  # a name or city, case-folded with "_" for spaces -> the name
-
-
-def _fold(name: str) -> str:
-    return name.strip().replace(" ", "_").casefold()
-
-
-@functools.cache
-def _zones() -> _Zones:
-    """The zone names of the tzdata package, read once (about 2 ms)."""
-    folder = resources.files(TZDATA_PACKAGE).joinpath("zoneinfo")
-    zones: set[str] = set()
-    links: dict[str, str] = {}
-    for line in folder.joinpath("tzdata.zi").read_text(encoding="utf-8").splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == "Z":
-            zones.add(fields[1])
-        elif len(fields) >= 3 and fields[0] == "L":
-            links[fields[2]] = fields[1]
-    # Names a country uses today are listed in zone.tab, links or not (Europe/Amsterdam).
-    listed = {
-        columns[2]
-        for line in folder.joinpath("zone.tab").read_text(encoding="utf-8").splitlines()
-        if not line.startswith("#") and len(columns := line.split("\t")) >= 3
-    }
-    legacy = {
-        alias: zone
-        for alias, zone in links.items()
-        if alias not in listed and alias != "UTC" and not alias.startswith("Etc/")
-    }
-    legacy.update((name, zone) for name, zone in ZONES_LINKED_IN_2024B.items() if name in zones)
-    names = zones | links.keys()
-    folded = {_fold(name): name for name in sorted(names)}
-    for name in sorted(names - legacy.keys()):
-        folded.setdefault(_fold(name.rsplit("/", 1)[-1]), name)
-    return _Zones(frozenset(names), legacy, folded)
-
-
-def _zone_guesses(value: str) -> list[str]:
-    """Canonical zone names close to ``value``, best first."""
-    zones = _zones()
-    exact = zones.folded.get(_fold(value))
-    found = [exact] if exact else []
-    if not found:
-        names = sorted(zones.names)
-        found = difflib.get_close_matches(value, names, n=3, cutoff=ZONE_SUGGESTION_CUTOFF)
-    return list(dict.fromkeys(zones.legacy.get(name, name) for name in found))
-
-
-def _offset_hint(sign: str, hours: int, minutes: int) -> str:
-    hint = (
-        "a UTC offset ignores daylight saving: write the zone of the call centre's city, "
-        "e.g. America/Chicago"
-    )
-    if minutes:
-        return hint
-    if hours == 0:
-        return f"{hint}, or UTC"
-    east = sign == "+"
-    if hours in (ETC_GMT_EAST_HOURS if east else ETC_GMT_WEST_HOURS):
-        etc = f"Etc/GMT{'-' if east else '+'}{hours}"
-        hint += f"; for UTC{sign}{hours} all year write {etc} (its sign is inverted)"
-    return hint
-
-
-def _unknown_zone_hint(value: str) -> str:
-    local = LOCAL_TIME_NAMES.get(_fold(value).replace("_", " "))
-    if local:
-        zone, label = local
-        return f"{json.dumps(value.strip())} is no zone name: for {label} write {zone}"
-    offset = _OFFSET.fullmatch(value.strip())
-    if offset:
-        sign = "+" if offset[1] == "+" else "-"
-        return _offset_hint(sign, int(offset[2]), int(offset[3] or 0))
-    guesses = _zone_guesses(value)
-    if guesses:
-        return f"did you mean {' or '.join(guesses)}?"
-    return "write a zone name of the form Region/City, e.g. America/Chicago or Europe/London"
-
-
-def inbound_number(key: Any, value: Any) -> str | None:
-    """The side of a phoneNumbers entry that is an E.164 number (which side is undocumented)."""
-    for side in (key, value):
-        if isinstance(side, str) and _e164_problem(side) is None:
-            return side
-    return None
 
 
 def _phone_numbers(target: CallTarget) -> list[tuple[str, str]]:
@@ -218,7 +91,7 @@ def phone_number_form(target: CallTarget) -> Iterator[Finding]:
     Inferred: which side holds the number is undocumented, so either side may.
     """
     for key, value in _phone_numbers(target):
-        key_problem, value_problem = _e164_problem(key), _e164_problem(value)
+        key_problem, value_problem = e164_problem(key), e164_problem(value)
         if key_problem is None or value_problem is None:
             continue
         yield Finding(
@@ -230,7 +103,7 @@ def phone_number_form(target: CallTarget) -> Iterator[Finding]:
         )
 
 
-@rule("CT705", "id-in-create-body", "info", "3.25")
+@rule("CT705", "id-in-create-body", "info", "3.25", not_for=(ANSWER,))
 def id_in_create_body(target: CallTarget) -> Iterator[Finding]:
     """A body that creates a call target carries no id.
 
@@ -308,7 +181,7 @@ def timezone_unknown(target: CallTarget) -> Iterator[Finding]:
     Inferred: that the member takes IANA names (the UI lists zones).
     """
     value = string(configuration(target), "timezone")
-    if value is None or value in _zones().names:
+    if value is None or value in zones().names:
         return
     if not value.strip():
         yield Finding(
@@ -320,7 +193,7 @@ def timezone_unknown(target: CallTarget) -> Iterator[Finding]:
     yield Finding(
         pointer("configuration", "timezone"),
         f"timezone ({json.dumps(value)}) is not an IANA time zone name",
-        _unknown_zone_hint(value),
+        unknown_zone_hint(value),
     )
 
 
@@ -336,7 +209,7 @@ def timezone_legacy_alias(target: CallTarget) -> Iterator[Finding]:
     Inferred: legacy means a link of the IANA database named in no country's zone list.
     """
     value = string(configuration(target), "timezone")
-    zone = _zones().legacy.get(value) if value else None
+    zone = zones().legacy.get(value) if value else None
     if value is None or zone is None:
         return
     local = LOCAL_TIME_NAMES.get(value.casefold())

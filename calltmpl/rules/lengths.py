@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from calltmpl.rules.forms import E164_MAX_DIGITS
 from calltmpl.rules.registry import (
     CallTarget,
     Finding,
@@ -14,8 +15,6 @@ from calltmpl.rules.registry import (
     rule,
 )
 
-# E.164 allows at most 15 digits; longer input only makes sense with an extension.
-E164_MAX_DIGITS = 15
 # Below this ceiling the value was most likely meant as minutes, not seconds.
 ECBT_CEILING_FLOOR_SECONDS = 60
 # Mindful's documented limit on entries in dynamicDnisMapping.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from calltmpl.rules.forms import SMS_SIZES, e164_problem, in_gsm7, shown_character, sms_count
 from calltmpl.rules.registry import (
     CallTarget,
     Finding,
@@ -18,7 +18,6 @@ from calltmpl.rules.registry import (
     rule,
     string,
 )
-from calltmpl.rules.telephony import _e164_problem
 
 # Mindful SMS reaches +1 (NANP) numbers only.
 NANP_COUNTRY_CODE = "1"
@@ -26,16 +25,6 @@ NANP_COUNTRY_CODE = "1"
 SHORT_CODE = re.compile(r"[0-9]{5,6}")
 # The Mindful UI does not accept a message text longer than this.
 SMS_TEXT_MAX_CHARACTERS = 500
-# [I] Mindful sends texts in the standard SMS encodings: GSM-7 when every character is in its
-# alphabet (those of the extension table take two), UCS-2 otherwise. Per encoding: characters
-# in one SMS, and per part of a split one (the part header takes the rest).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
-SMS_SIZES = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
-
 # The notifications that carry an `enabled` switch; each sends an SMS when on.
 NOTIFICATIONS = (
     "confirmationNotification",
@@ -130,30 +119,12 @@ def _handle_problem(handle: str) -> str | None:
     if SHORT_CODE.fullmatch(handle):
         return None
     if handle.startswith("+" + NANP_COUNTRY_CODE) or handle != handle.strip():
-        return _e164_problem(handle)
+        return e164_problem(handle)
     if handle.startswith("+"):
         return "it is a number outside +1 (NANP), where Mindful sends no SMS"
     if re.fullmatch(r"[0-9]+", handle):
         return f"it has {len(handle)} digits, not 5 or 6, and a number starts with +1"
     return "it starts with neither + nor a digit"
-
-
-def _sms_count(text: str) -> tuple[str, int, int]:
-    """The encoding ``text`` is sent in, the characters it takes there, and how many SMS."""
-    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
-        encoding, units = "GSM-7", len(text) + sum(c in GSM7_EXTENSION for c in text)
-    else:
-        encoding, units = "UCS-2", len(text.encode("utf-16-le")) // 2
-    single, part = SMS_SIZES[encoding]
-    return encoding, units, 1 if units <= single else math.ceil(units / part)
-
-
-def _shown_character(character: str) -> str:
-    """A character for a message: quoted when printable, always with its code point."""
-    code = f"U+{ord(character):04X}"
-    return (
-        f"{json.dumps(character, ensure_ascii=False)} ({code})" if character.isprintable() else code
-    )
 
 
 @rule("CT602", "sms-handle-form", "error", "3.20")
@@ -250,7 +221,7 @@ def sms_text_split(target: CallTarget) -> Iterator[Finding]:
     for name, text in _texts(target):
         if len(text) > SMS_TEXT_MAX_CHARACTERS:
             continue
-        encoding, units, count = _sms_count(text)
+        encoding, units, count = sms_count(text)
         if count < 2:
             continue
         single = SMS_SIZES[encoding][0]
@@ -259,8 +230,8 @@ def sms_text_split(target: CallTarget) -> Iterator[Finding]:
             why = f"it takes {units} GSM-7 characters{doubled}, one SMS holds {single}"
             hint = f"shorten it to {single} GSM-7 characters to send one SMS"
         else:
-            odd = next(c for c in text if c not in GSM7_BASIC and c not in GSM7_EXTENSION)
-            why = f"{_shown_character(odd)} is not in GSM-7, so it goes as UCS-2, {single} per SMS"
+            odd = next(c for c in text if not in_gsm7(c))
+            why = f"{shown_character(odd)} is not in GSM-7, so it goes as UCS-2, {single} per SMS"
             hint = "replace characters outside GSM-7 (curly quotes, dashes, emoji)" + (
                 "" if len(text) <= SMS_SIZES["GSM-7"][0] else ", and shorten it to 160 characters"
             )

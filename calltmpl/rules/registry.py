@@ -1,18 +1,21 @@
 """The rule registry: every cross-field rule, by code and by name.
 
 A rule is a small function over one call target (``{"name", "configuration", ...}``) that
-yields :class:`Finding` records. The engine adds the code, the severity and the location;
-rules never read files, settings or output formats.
+yields :class:`~calltmpl.diagnostics.Finding` records; registering it makes it a
+:class:`~calltmpl.codes.Code` (the one record of a code) with the function as its
+``check``. The engine adds the code, the severity and the location; rules never read files,
+settings or output formats.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from calltmpl.codes import ANSWER as ANSWER
+from calltmpl.codes import SET, TARGET, Code
+from calltmpl.diagnostics import Finding as Finding
 from calltmpl.diagnostics import Severity
 from calltmpl.parsing import pointer_join
 
@@ -26,44 +29,14 @@ _CODE = re.compile(r"CT[0-9]{3}")
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 
-@dataclass(frozen=True)
-class Finding:
-    """What a rule reports: where in the call target, and what is wrong there."""
-
-    pointer: str
-    message: str
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A registered rule. ``scope`` is "target" for a check of one call target, "set" for a
-    check across the call targets linted together (see :data:`SetCheck`)."""
-
-    code: str
-    name: str
-    severity: Severity
-    check: Any
-    reference: str
-    scope: str = "target"
-
-    @property
-    def explanation(self) -> str:
-        return inspect.cleandoc(self.check.__doc__ or "")
-
-    @property
-    def summary(self) -> str:
-        return self.explanation.split("\n", 1)[0]
-
-
 class Registry:
-    """Rules in registration order; refuses a code or a name used twice."""
+    """Rules by code; refuses a code or a name used twice."""
 
     def __init__(self) -> None:
-        self._by_code: dict[str, Rule] = {}
-        self._by_name: dict[str, Rule] = {}
+        self._by_code: dict[str, Code] = {}
+        self._by_name: dict[str, Code] = {}
 
-    def add(self, rule: Rule) -> None:
+    def add(self, rule: Code) -> None:
         if not _CODE.fullmatch(rule.code):
             raise ValueError(f"rule code {rule.code!r} is not CT followed by three digits")
         if not _NAME.fullmatch(rule.name):
@@ -77,28 +50,31 @@ class Registry:
         self._by_code[rule.code] = rule
         self._by_name[rule.name] = rule
 
-    def __iter__(self) -> Iterator[Rule]:
+    def __iter__(self) -> Iterator[Code]:
         return iter(sorted(self._by_code.values(), key=lambda r: r.code))
 
     def __len__(self) -> int:
         return len(self._by_code)
 
-    def get(self, code_or_name: str) -> Rule | None:
+    def get(self, code_or_name: str) -> Code | None:
         return self._by_code.get(code_or_name.upper()) or self._by_name.get(code_or_name.lower())
 
 
 REGISTRY = Registry()
 
 
-def rule(code: str, name: str, severity: str, reference: str = "") -> Callable[[Check], Check]:
+def rule(
+    code: str, name: str, severity: str, reference: str = "", not_for: tuple[str, ...] = ()
+) -> Callable[[Check], Check]:
     """Register ``check`` as rule ``code``/``name`` with a default severity.
 
     ``reference`` names the item of the domain reference the rule implements (e.g. "3.1"),
-    or "inferred" for checks of our own.
+    or "inferred" for checks of our own; ``not_for`` the kinds of call target it does not
+    apply to (``"answer"``: a GET answer, which holds the server's id).
     """
 
     def register(check: Check) -> Check:
-        REGISTRY.add(Rule(code, name, Severity.parse(severity), check, reference))
+        REGISTRY.add(_code(code, name, severity, reference, TARGET, check, not_for))
         return check
 
     return register
@@ -110,10 +86,31 @@ def set_rule(
     """Register ``check`` as a rule across the call targets linted together."""
 
     def register(check: SetCheck) -> SetCheck:
-        REGISTRY.add(Rule(code, name, Severity.parse(severity), check, reference, "set"))
+        REGISTRY.add(_code(code, name, severity, reference, SET, check))
         return check
 
     return register
+
+
+def _code(
+    code: str,
+    name: str,
+    severity: str,
+    reference: str,
+    scope: str,
+    check: Callable[..., Any],
+    not_for: tuple[str, ...] = (),
+) -> Code:
+    return Code(
+        code,
+        name,
+        Severity.parse(severity),
+        check.__doc__ or "",
+        reference=reference,
+        scope=scope,
+        check=check,
+        not_for=not_for,
+    )
 
 
 def member(mapping: Any, key: str) -> Any:

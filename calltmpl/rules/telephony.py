@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterator, Mapping
+from typing import Any
 
+from calltmpl.rules.forms import (
+    DESTINATION_FORMS,
+    SIP_SCHEME,
+    TLS_SIP_PORT,
+    SipUri,
+    e164_problem,
+    ip_address,
+    parse_sip,
+    sip_problem,
+    transport_conflict,
+    unreachable_host,
+)
 from calltmpl.rules.registry import (
     CallTarget,
     Finding,
@@ -19,21 +29,6 @@ from calltmpl.rules.registry import (
     string,
 )
 
-# E.164: "+", a country code that does not start with 0, at most 15 digits in all. Fewer than 8
-# digits is no dialable number in any plan.
-E164_DIGITS = range(8, 16)
-# NANP (+1) numbers: a 3-digit area code and a 7-digit number after the 1.
-NANP_DIGITS_AFTER_ONE = 10
-PORTS = range(1, 65536)
-
-_SIP_SCHEME = re.compile(r"sips?:", re.IGNORECASE)
-# RFC 3261 user (unreserved, escaped, user-unreserved) with an optional ":password".
-_SIP_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()%&=+$,;?/]+(:[A-Za-z0-9\-_.!~*'()%&=+$,]*)?")
-_DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_DNS_TOP_LABEL = re.compile(r"[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_SIP_PARAM = re.compile(r"[A-Za-z0-9\-_.!~*'%]+(=[A-Za-z0-9\-_.!~*'%\[\]/:&+$]+)?")
-_PORT = re.compile(r"[0-9]{1,5}")
-
 # [I] The options that only mean something on a SIP leg to the contact centre.
 SIP_ONLY_OPTIONS = (
     "useTlsForAgentCallLeg",
@@ -41,29 +36,6 @@ SIP_ONLY_OPTIONS = (
     "useSipRefer",
     "appendUuiToReferToHeader",
 )
-# [I] What a SIP URI says about its transport: RFC 3261 gives 5060 as the default port of UDP
-# and TCP and 5061 as that of TLS; sips: and ;transport=tls ask for TLS.
-PLAIN_SIP_PORT = 5060
-TLS_SIP_PORT = 5061
-PLAIN_TRANSPORTS = ("udp", "tcp")
-TLS_TRANSPORT = "tls"
-# [I] Hosts Mindful's cloud cannot reach: private (RFC 1918), shared carrier-grade NAT
-# (RFC 6598), loopback and link-local, IPv4 and IPv6. Listed rather than taken from
-# ipaddress's is_private, which also counts the documentation ranges 192.0.2.0/24,
-# 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32: they are fictional public addresses.
-UNREACHABLE_NETWORKS = {
-    ipaddress.ip_network("10.0.0.0/8"): "a private",
-    ipaddress.ip_network("172.16.0.0/12"): "a private",
-    ipaddress.ip_network("192.168.0.0/16"): "a private",
-    ipaddress.ip_network("100.64.0.0/10"): "a carrier-grade NAT",
-    ipaddress.ip_network("127.0.0.0/8"): "a loopback",
-    ipaddress.ip_network("169.254.0.0/16"): "a link-local",
-    ipaddress.ip_network("fc00::/7"): "a private (unique local)",
-    ipaddress.ip_network("::1/128"): "the loopback",
-    ipaddress.ip_network("fe80::/10"): "a link-local",
-}
-UNREACHABLE_NAMES = ("localhost",)
-
 # Destination and telephony type members, at the top level of the configuration.
 PAIRS = (
     ("callbackAgentDestination", "callbackTelephonyType"),
@@ -86,152 +58,6 @@ FAILOVER_PAIRS = (
 # the agent-leg options set.
 CALLBACK_LEGS = ("callbackAgentDestination", "callbackFailoverAgentDestination")
 ALL_LEGS = tuple(destination for destination, _ in ENTRY_PAIRS)
-
-
-def _e164_problem(value: str) -> str | None:
-    """What keeps ``value`` from being an E.164 number, or None when it is one."""
-    if value != value.strip():
-        return "it has leading or trailing spaces"
-    if not value.startswith("+"):
-        return "it does not start with +"
-    digits = value[1:]
-    if not re.fullmatch(r"[0-9]*", digits):
-        return "it has characters other than digits after the +"
-    if digits.startswith("0"):
-        return "no country code starts with 0"
-    if len(digits) not in E164_DIGITS:
-        return f"it has {len(digits)} digits, not {E164_DIGITS[0]} to {E164_DIGITS[-1]}"
-    if digits.startswith("1") and len(digits) != 1 + NANP_DIGITS_AFTER_ONE:
-        return (
-            f"a +1 (NANP) number has {NANP_DIGITS_AFTER_ONE} digits after the 1, "
-            f"not {len(digits) - 1}"
-        )
-    return None
-
-
-def _host_problem(host: str) -> str | None:
-    """What keeps ``host`` from being a DNS name or IPv4 address, or None."""
-    if not host:
-        return "it has no host"
-    if re.fullmatch(r"[0-9.]+", host):
-        try:
-            ipaddress.IPv4Address(host)
-        except ValueError:
-            return f"host {json.dumps(host)} is not a valid IPv4 address"
-        return None
-    labels = host.split(".")
-    if (
-        len(host) > 253
-        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
-        or not _DNS_TOP_LABEL.fullmatch(labels[-1])
-    ):
-        return f"host {json.dumps(host)} is not a valid DNS name or IPv4 address"
-    return None
-
-
-def _hostport_problem(hostport: str) -> str | None:
-    """What is wrong with ``host[:port]`` (host a DNS name, IPv4 or [IPv6]), or None."""
-    if hostport.startswith("["):
-        host, bracket, rest = hostport[1:].partition("]")
-        if not bracket:
-            return f"host {json.dumps(hostport)} has no closing ]"
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            return f"host {json.dumps(f'[{host}]')} is not a valid [IPv6] address"
-        if rest and not rest.startswith(":"):
-            return f"{json.dumps(rest)} after host [{host}] is not :port"
-        colon, port = rest[:1], rest[1:]
-    else:
-        host, colon, port = hostport.partition(":")
-        problem = _host_problem(host)
-        if problem:
-            return problem
-    if colon and not (_PORT.fullmatch(port) and int(port) in PORTS):
-        return f"port {json.dumps(port)} is not a number from {PORTS[0]} to {PORTS[-1]}"
-    return None
-
-
-def _sip_sections(value: str) -> tuple[str, str | None, str, str | None] | None:
-    """``value`` cut into scheme, user, ``host[:port]`` and parameters, or None without sip:.
-
-    The scheme is lower-case; the user is None without an ``@``, the parameters (the text after
-    the first ``;``) None without a ``;``.
-    """
-    scheme = _SIP_SCHEME.match(value)
-    if not scheme:
-        return None
-    user, at, rest = value[scheme.end() :].partition("@")
-    hostport, semicolon, params = (rest if at else user).partition(";")
-    return (
-        scheme.group()[:-1].lower(),
-        user if at else None,
-        hostport,
-        params if semicolon else None,
-    )
-
-
-def _sip_problem(value: str) -> str | None:
-    """What keeps ``value`` from being a sip: or sips: URI, or None when it is one."""
-    if value != value.strip():
-        return "it has leading or trailing spaces"
-    sections = _sip_sections(value)
-    if sections is None:
-        return "it does not start with sip: or sips:"
-    _, user, hostport, params = sections
-    if user is not None and not _SIP_USER.fullmatch(user):
-        return f"the user part {json.dumps(user)} is empty or has characters a SIP URI forbids"
-    problem = _hostport_problem(hostport)
-    if problem:
-        return problem
-    if params is not None and not all(_SIP_PARAM.fullmatch(p) for p in params.split(";")):
-        return f"the parameters {json.dumps(';' + params)} are not ;name or ;name=value"
-    return None
-
-
-class _SipUri(NamedTuple):
-    """The parts of a valid SIP URI that the rules read."""
-
-    secure: bool  # the scheme is sips:
-    host: str  # as written, without the brackets of an IPv6 address
-    port: int | None  # None when the URI names no port
-    params: Mapping[str, str]  # names lower-case (they are case-insensitive); "" for a bare ;name
-
-
-def _parse_sip(value: str) -> _SipUri | None:
-    """The parts of ``value`` when it is a valid sip: or sips: URI, else None."""
-    sections = _sip_sections(value)
-    if sections is None or _sip_problem(value) is not None:
-        return None
-    scheme, _, hostport, params = sections
-    if hostport.startswith("["):
-        host, _, rest = hostport[1:].partition("]")
-        port = rest[1:]
-    else:
-        host, _, port = hostport.partition(":")
-    pairs = [p.partition("=") for p in params.split(";")] if params is not None else []
-    return _SipUri(
-        scheme == "sips",
-        host,
-        int(port) if port else None,
-        {name.lower(): text for name, _, text in pairs},
-    )
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """``host`` as an IP address, or None when it is a DNS name."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
-
-
-# Per telephony type: what the destination must be, and what keeps a value from being one.
-FORMS: dict[str, tuple[str, Callable[[str], str | None]]] = {
-    "PSTN": ("an E.164 number", _e164_problem),
-    "SIP": ("a SIP URI", _sip_problem),
-}
-
 
 Scope = tuple[Mapping[str, Any], tuple[str | int, ...], str, tuple[tuple[str, str], ...]]
 
@@ -257,16 +83,16 @@ def _mismatch(
     """A finding when the destination of ``pair`` in ``mapping`` does not fit its type."""
     destination_key, type_key = pair
     destination, kind = string(mapping, destination_key), string(mapping, type_key)
-    if not destination or not destination.strip() or kind not in FORMS:
+    if not destination or not destination.strip() or kind not in DESTINATION_FORMS:
         return None
-    noun, problem_of = FORMS[kind]
+    noun, problem_of = DESTINATION_FORMS[kind]
     problem = problem_of(destination)
     if problem is None:
         return None
     type_name = prefix + type_key
-    if kind == "PSTN" and _sip_problem(destination) is None:
+    if kind == "PSTN" and sip_problem(destination) is None:
         hint = f"the value is a SIP URI: set {type_name}: SIP"
-    elif kind == "SIP" and _e164_problem(destination) is None:
+    elif kind == "SIP" and e164_problem(destination) is None:
         hint = f"the value is a phone number: set {type_name}: PSTN"
     elif kind == "PSTN":
         hint = "write + then country code and number, no spaces or dashes, e.g. +13125550142"
@@ -310,12 +136,12 @@ def failover_destination_form(target: CallTarget) -> Iterator[Finding]:
     value = string(configuration(target), "callbackFailoverAgentDestination")
     if not value or not value.strip():
         return
-    if _e164_problem(value) is None or _sip_problem(value) is None:
+    if e164_problem(value) is None or sip_problem(value) is None:
         return
-    if _SIP_SCHEME.match(value.strip()):
-        problem = _sip_problem(value)
+    if SIP_SCHEME.match(value.strip()):
+        problem = sip_problem(value)
     elif value.strip().startswith("+"):
-        problem = _e164_problem(value)
+        problem = e164_problem(value)
     else:
         problem = "it starts with neither + nor sip: or sips:"
     yield Finding(
@@ -345,24 +171,24 @@ def _legs(cfg: Mapping[str, Any], keys: tuple[str, ...]) -> Iterator[Leg]:
 
 def _meant_as_sip(value: str, kind: str | None) -> bool:
     """True for a SIP destination: type SIP, or no type and a value that starts with sip:."""
-    return kind == "SIP" or (kind is None and bool(_SIP_SCHEME.match(value.strip())))
+    return kind == "SIP" or (kind is None and bool(SIP_SCHEME.match(value.strip())))
 
 
-def _sip_legs(cfg: Mapping[str, Any]) -> Iterator[tuple[str, str, str, _SipUri]]:
+def _sip_legs(cfg: Mapping[str, Any]) -> Iterator[tuple[str, str, str, SipUri]]:
     """The valid SIP URIs a callback's agent leg dials: pointer, name, value and parts.
 
     Malformed ones are left to CT501 and CT502.
     """
     for path, name, value, kind in _legs(cfg, CALLBACK_LEGS):
-        uri = _parse_sip(value) if _meant_as_sip(value, kind) else None
+        uri = parse_sip(value) if _meant_as_sip(value, kind) else None
         if uri is not None:
             yield pointer(*path), name, value, uri
 
 
-def _termination(cfg: Mapping[str, Any]) -> tuple[str, str, str, _SipUri] | None:
+def _termination(cfg: Mapping[str, Any]) -> tuple[str, str, str, SipUri] | None:
     """sipTerminationUri as a leg like those of :func:`_sip_legs`, when it is a valid SIP URI."""
     value = string(cfg, "sipTerminationUri")
-    uri = _parse_sip(value) if value else None
+    uri = parse_sip(value) if value else None
     if value is None or uri is None:
         return None
     return pointer("configuration", "sipTerminationUri"), "sipTerminationUri", value, uri
@@ -376,24 +202,8 @@ def _tls_switch(cfg: Mapping[str, Any], key: str) -> tuple[bool, str] | None:
     return (value, f"{key} is {json.dumps(value)}") if isinstance(value, bool) else None
 
 
-def _transport_conflict(uri: _SipUri, tls: bool) -> str | None:
-    """What in ``uri`` contradicts TLS being ``tls``, or None when nothing does."""
-    transport = uri.params.get("transport", "").lower()
-    if tls and transport in PLAIN_TRANSPORTS:
-        return f"says transport={transport}"
-    if tls and uri.port == PLAIN_SIP_PORT:
-        return f"names port {PLAIN_SIP_PORT}, the port of plain SIP"
-    if not tls and uri.secure:
-        return "is a sips: URI, which requires TLS"
-    if not tls and transport == TLS_TRANSPORT:
-        return f"says transport={TLS_TRANSPORT}"
-    if not tls and uri.port == TLS_SIP_PORT:
-        return f"names port {TLS_SIP_PORT}, the port of SIP over TLS"
-    return None
-
-
 def _transport_mismatches(
-    cfg: Mapping[str, Any], switch: str, legs: list[tuple[str, str, str, _SipUri]]
+    cfg: Mapping[str, Any], switch: str, legs: list[tuple[str, str, str, SipUri]]
 ) -> Iterator[Finding]:
     """A finding for each leg whose URI contradicts the TLS switch named ``switch``."""
     setting = _tls_switch(cfg, switch)
@@ -405,7 +215,7 @@ def _transport_mismatches(
     else:
         hint = f"set {switch}: true, or use sip: with no ;transport=tls or port {TLS_SIP_PORT}"
     for ptr, name, value, uri in legs:
-        conflict = _transport_conflict(uri, tls)
+        conflict = transport_conflict(uri, tls)
         if conflict:
             yield Finding(ptr, f"{name} ({json.dumps(value)}) {conflict}, but {shown}", hint)
 
@@ -490,7 +300,7 @@ def srv_failover_ineffective(target: CallTarget) -> Iterator[Finding]:
     termination = _termination(cfg)
     legs = [*_sip_legs(cfg), *([termination] if termination else [])]
     for ptr, name, value, uri in legs:
-        if _ip(uri.host) is not None:
+        if ip_address(uri.host) is not None:
             reason = f"has the IP address {uri.host} as host"
         elif uri.port is not None:
             reason = f"names port {uri.port}"
@@ -514,26 +324,13 @@ def sip_termination_uri_malformed(target: CallTarget) -> Iterator[Finding]:
     Good: sipTerminationUri: "sip:trunk.example.com"
     """
     value = string(configuration(target), "sipTerminationUri")
-    problem = _sip_problem(value) if value else None
+    problem = sip_problem(value) if value else None
     if problem:
         yield Finding(
             pointer("configuration", "sipTerminationUri"),
             f"sipTerminationUri ({json.dumps(value)}) is not a SIP URI: {problem}",
             'write a URI such as sip:trunk.example.com, or "" when no SIP trunk is used',
         )
-
-
-def _unreachable(host: str) -> str | None:
-    """What kind of host unreachable from the internet ``host`` is, or None when it is none."""
-    if host.lower() in UNREACHABLE_NAMES:
-        return "the name of the local machine"
-    address = _ip(host)
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    for network, label in UNREACHABLE_NETWORKS.items():
-        if address is not None and address.version == network.version and address in network:
-            return f"{label} address"
-    return None
 
 
 @rule("CT508", "sip-termination-private-host", "warning", "3.17")
@@ -547,7 +344,7 @@ def sip_termination_private_host(target: CallTarget) -> Iterator[Finding]:
     Inferred: the whole rule, and which networks count (documentation ranges do not).
     """
     termination = _termination(configuration(target))
-    kind = _unreachable(termination[3].host) if termination else None
+    kind = unreachable_host(termination[3].host) if termination else None
     if termination and kind:
         ptr, name, value, uri = termination
         yield Finding(
@@ -564,9 +361,9 @@ def _same_destination(primary: str, failover: str) -> bool:
     Blank and malformed values are never the same: CT401 to CT404, CT501 and CT502 report them.
     """
     first, second = primary.strip(), failover.strip()
-    if _e164_problem(first) is not None and _sip_problem(first) is not None:
+    if e164_problem(first) is not None and sip_problem(first) is not None:
         return False
-    if _SIP_SCHEME.match(first) and _SIP_SCHEME.match(second):
+    if SIP_SCHEME.match(first) and SIP_SCHEME.match(second):
         return first.casefold() == second.casefold()
     return first == second
 

@@ -34,7 +34,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from calltmpl.rules import REGISTRY, Finding, Rule
+from calltmpl.codes import Code as Rule
+from calltmpl.rules import REGISTRY, Finding
 
 HERE = Path(__file__).parent
 CASES = HERE / "cases"

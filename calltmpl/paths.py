@@ -1,9 +1,26 @@
-"""Globs of queue files and per-file settings, with ``**`` spanning folders."""
+"""Paths and globs, the ground floor: how a path is shown, whether it leaves the repository,
+and globs with ``**`` spanning folders (queue globs, ``per-file-ignores``)."""
 
 from __future__ import annotations
 
 import fnmatch
-from pathlib import PurePosixPath
+import os
+from pathlib import Path, PurePosixPath
+
+
+def shown_path(path: Path) -> str:
+    """How a path is printed: relative to the current folder when below it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def escapes(path: Path, root: Path) -> bool:
+    """Whether a path inside the repository resolves outside it (through a link): such a
+    file could make calltmpl read, print or overwrite anything the user can."""
+    absolute = Path(os.path.abspath(path))
+    return absolute.is_relative_to(root) and not path.resolve().is_relative_to(root)
 
 
 def normalise(pattern: str) -> str:

@@ -1,0 +1,78 @@
+"""What every command shares: options, exit codes, opening the repository, printing findings."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from calltmpl.config import CONFIG_NAME
+from calltmpl.diagnostics import Diagnostic, Severity
+from calltmpl.errors import FINDINGS, OK, PENDING, REMOTE_FAILED, USAGE
+from calltmpl.provenance import Sources
+from calltmpl.reporters import REPORTERS, Context
+from calltmpl.repository import Repository
+from calltmpl.suppress import Suppression
+
+__all__ = ["FINDINGS", "OK", "PENDING", "REMOTE_FAILED", "USAGE"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(command: F) -> F:
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help=f"Use this {CONFIG_NAME} instead of the nearest one above the current folder.",
+    )(command)
+
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+
+
+def repository(config: Path | None, paths: Sequence[Path]) -> Repository:
+    """The repository a command works on: ``--config``'s, else the one the paths are in."""
+    return Repository.open(config, list(paths))
+
+
+def print_diagnostics(
+    output_format: str,
+    diagnostics: Sequence[Diagnostic],
+    checked: Sequence[str],
+    root: Path,
+    suppressed: Sequence[tuple[Diagnostic, Suppression]] = (),
+    fails: Callable[[Diagnostic], bool] = lambda d: d.severity >= Severity.ERROR,
+    *,
+    err: bool = False,
+) -> None:
+    context = Context(
+        diagnostics,
+        suppressed,
+        checked,
+        source_line=Sources(root).shown,
+        fails=fails,
+        color=output_format == "text" and _colour(),
+        version=_version(),
+    )
+    click.echo(REPORTERS[output_format](context), nl=False, err=err)
+
+
+def _colour() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()
+
+
+def _version() -> str:
+    try:
+        import importlib.metadata  # only SARIF needs it, and it is slow to import
+
+        return importlib.metadata.version("calltmpl")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
