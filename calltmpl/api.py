@@ -9,9 +9,14 @@ What "safely" means here, from the API's documented behaviour:
 * GET and PUT are idempotent: 5xx answers and timeouts are retried with bounded, jittered
   backoff. A POST is not: after an ambiguous failure (timeout, dropped connection, 5xx) the
   call target is looked up by name before anything is sent again, so it is never created twice.
-* Secrets (the client secret, tokens) never appear in errors: every text that leaves this
-  module passes :meth:`Secrets.redact`. TLS verification is always on; plain ``http://`` is
-  refused for any host that is not loopback.
+* Secrets (the client secret, tokens) never appear in errors: every credential, and every
+  access token as it arrives, is registered with the invocation's redactor
+  (:func:`calltmpl.redact.current`, the one the command line prints through), and every text
+  that leaves this module passes it. A remote's answer body is never quoted: errors carry the
+  status, and for a refused call target only the API's own short error text. TLS verification
+  is always on; plain ``http://`` is refused for any host that is not loopback.
+* Answers are checked before use: a token that is no printable ASCII string, a call target
+  without an integer id, or JSON too deep to read is an :class:`ApiError`, never a crash.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from calltmpl import answers
 from calltmpl.errors import AmbiguousWrite as AmbiguousWrite
 from calltmpl.errors import ApiError as ApiError
 from calltmpl.errors import SettingsError as SettingsError
+from calltmpl.redact import MAX_SECRET, Redactor, current
 
 DEFAULT_BASE_URL = "https://api.getmindful.com"
 DEFAULT_TOKEN_URL = "https://auth.getmindful.com/oauth2/token"
@@ -47,22 +54,6 @@ RATE_LIMIT_FLOOR = 1.0
 RETRY_AFTER_CAP = 60.0
 READ_CACHE = 1.0
 """Seconds reads of call targets may lag behind writes (documented)."""
-
-
-@dataclass
-class Secrets:
-    """Every secret seen so far, so that no text carries one out."""
-
-    values: set[str] = field(default_factory=set)
-
-    def add(self, value: str | None) -> None:
-        if value:
-            self.values.add(value)
-
-    def redact(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, "[redacted]")
-        return text
 
 
 @dataclass(frozen=True)
@@ -96,6 +87,10 @@ def resolve_settings(configured: Mapping[str, Any], environ: Mapping[str, str]) 
                 f"{variable} holds characters an HTTP header cannot carry "
                 "(only printable ASCII); check how it was set"
             )
+        if len(value) > MAX_SECRET:
+            raise SettingsError(
+                f"{variable} is longer than {MAX_SECRET} characters; check how it was set"
+            )
     if not token and not (client_id and client_secret):
         raise SettingsError(
             "no credentials: set MINDFUL_CLIENT_ID and MINDFUL_CLIENT_SECRET (an Application "
@@ -113,17 +108,49 @@ def resolve_settings(configured: Mapping[str, Any], environ: Mapping[str, str]) 
 
 
 def check_url(name: str, url: str) -> None:
-    """Only https, or plain http to a loopback address (a local sandbox)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    """Only a well-formed https URL, or plain http to a loopback address (a local sandbox);
+    never one that carries credentials (they belong in the ``MINDFUL_*`` variables)."""
+    shown = _shown_url(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it: a number from 0 to 65535
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise SettingsError(f"the {name} {shown} is not a valid URL: {exc}") from None
+    if "@" in parts.netloc:
+        raise SettingsError(
+            f"the {name} {shown} carries a user name or password; put credentials in "
+            "MINDFUL_CLIENT_ID and MINDFUL_CLIENT_SECRET (or MINDFUL_TOKEN) instead"
+        )
+    host = parts.hostname or ""
+    if parts.scheme in ("http", "https") and not _valid_host(host):
+        raise SettingsError(f"the {name} {shown} has no valid host name")
+    if parts.scheme == "https":
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and _is_loopback(host):
         return
     if parts.scheme == "http":
         raise SettingsError(
-            f"the {name} {url} is plain http to a host that is not loopback; use https"
+            f"the {name} {shown} is plain http to a host that is not loopback; use https"
         )
-    raise SettingsError(f"the {name} {url!r} is not an https:// URL")
+    raise SettingsError(f"the {name} {shown} is not an https:// URL")
+
+
+def _shown_url(url: str) -> str:
+    """The URL quoted for an error: cut short, and without a user name or password."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if separator and "@" in authority:
+        rest = "[redacted]@" + authority.rpartition("@")[2] + slash + path
+    shown = repr(scheme + separator + rest)
+    return shown if len(shown) <= 200 else shown[:197] + "..."
+
+
+def _valid_host(host: str) -> bool:
+    """A host name or address with no space, control character or URL delimiter in it."""
+    return bool(host) and all(
+        c.isprintable() and not c.isspace() and c not in '<>"{}|\\^`' for c in host
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -139,23 +166,24 @@ class Client:
     """One authenticated session with the API.
 
     ``sleep``, ``clock`` and ``jitter`` are the client's only contacts with time and chance,
-    so tests can observe the waits.
+    so tests can observe the waits. ``redactor`` (by default the invocation's,
+    :func:`calltmpl.redact.current`) learns the credentials and every token obtained.
     """
 
     def __init__(
         self,
         settings: ApiSettings,
         *,
-        secrets: Secrets | None = None,
+        redactor: Redactor | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         log: Callable[[str], None] | None = None,
     ):
         self.settings = settings
-        self.secrets = secrets or Secrets()
-        self.secrets.add(settings.client_secret)
-        self.secrets.add(settings.token)
+        self.redactor = current() if redactor is None else redactor
+        self.redactor.add_basic(settings.client_id, settings.client_secret)
+        self.redactor.add(settings.token)
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
         self._log = log
         # A local sandbox is reached directly, never through a proxy from the environment.
@@ -182,27 +210,22 @@ class Client:
         answer = self._request("GET", TARGETS)
         items = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(items, list):
-            raise ApiError(f"GET {TARGETS} answered no list under data: {self._show(answer)}")
-        found = []
-        for item in items:
-            inner = item.get("callTarget", item) if isinstance(item, dict) else None
-            if not isinstance(inner, dict) or "id" not in inner:
-                raise ApiError(
-                    f"GET {TARGETS} listed something that is no call target: {self._show(item)}"
-                )
-            found.append(inner)
-        return found
+            shape = answers.shape(answer)
+            raise ApiError(f"GET {TARGETS} answered {shape}, not a list under data")
+        return [
+            answers.target(
+                item.get("callTarget", item) if isinstance(item, dict) else item, TARGETS
+            )
+            for item in items
+        ]
 
     def get_target(self, target_id: int) -> dict[str, Any] | None:
-        answer = self._request("GET", f"{TARGETS}/{target_id}", missing_ok=True)
-        if answer is None:
+        path = f"{TARGETS}/{target_id}"
+        answer = self._request("GET", path, missing_ok=True)
+        if answer is answers.MISSING:
             return None
-        inner = answer.get("data", {}).get("callTarget") if isinstance(answer, dict) else None
-        if not isinstance(inner, dict):
-            raise ApiError(
-                f"GET {TARGETS}/{target_id} answered no call target: {self._show(answer)}"
-            )
-        return inner
+        data = answer.get("data") if isinstance(answer, dict) else None
+        return answers.target(data.get("callTarget") if isinstance(data, dict) else data, path)
 
     def find_by_name(self, name: str) -> dict[str, Any] | None:
         matches = [t for t in self.list_targets() if t.get("name") == name]
@@ -220,7 +243,8 @@ class Client:
         name = str(body.get("name"))
         for attempt in range(ATTEMPTS):
             try:
-                return self._data(self._request("POST", TARGETS, {"data": dict(body)}))
+                answer = self._request("POST", TARGETS, {"data": dict(body)})
+                return answers.target(answers.data(answer), TARGETS)
             except AmbiguousWrite as exc:
                 found = self._appeared(name, exc.in_flight)
                 if found is not None:
@@ -248,16 +272,12 @@ class Client:
 
     def update_target(self, target_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         """PUT the whole call target (whether PUT merges or replaces is undocumented)."""
-        payload = {"data": {**body, "id": target_id}}
-        return self._data(self._request("PUT", f"{TARGETS}/{target_id}", payload))
+        path = f"{TARGETS}/{target_id}"
+        return answers.target(
+            answers.data(self._request("PUT", path, {"data": {**body, "id": target_id}})), path
+        )
 
     # --- transport -------------------------------------------------------------------------
-
-    def _data(self, answer: Any) -> dict[str, Any]:
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, dict):
-            raise ApiError(f"the API answered no call target: {self._show(answer)}")
-        return data
 
     def _request(
         self, method: str, path: str, body: Any = None, *, missing_ok: bool = False
@@ -271,13 +291,13 @@ class Client:
             try:
                 response = self._send(method, path, body)
             except httpx.TimeoutException as exc:
-                last = f"timed out ({self._show(exc) or type(exc).__name__})"
+                last = f"timed out ({answers.problem(exc, self.redactor)})"
                 if method == "POST":
                     raise AmbiguousWrite(f"{method} {path} {last}", in_flight=True) from None
                 self._backoff(attempt)
                 continue
             except httpx.TransportError as exc:
-                last = f"failed: {self._show(exc) or type(exc).__name__}"
+                last = f"failed: {answers.problem(exc, self.redactor)}"
                 if method == "POST":
                     raise AmbiguousWrite(f"{method} {path} {last}") from None
                 self._backoff(attempt)
@@ -287,27 +307,20 @@ class Client:
                 renewed, self._renew_at = True, 0.0
                 continue
             if status == 429:
-                last = self._failure(method, path, response)
+                last = answers.failure(method, path, response, self.redactor)
                 self._sleep(self._retry_after(response, attempt))
                 continue
             if status >= 500:
-                last = self._failure(method, path, response)
+                last = answers.failure(method, path, response, self.redactor)
                 if method == "POST":
                     raise AmbiguousWrite(last, status, in_flight=status == 504)
                 self._backoff(attempt)
                 continue
             if status == 404 and missing_ok:
-                return None
+                return answers.MISSING
             if not 200 <= status < 300:
-                raise ApiError(self._failure(method, path, response), status)
-            try:
-                return response.json()
-            except ValueError:
-                raise ApiError(
-                    f"{method} {path} answered {status} without JSON: "
-                    f"{self._show(response.text[:200])}",
-                    status,
-                ) from None
+                raise ApiError(answers.failure(method, path, response, self.redactor), status)
+            return answers.json(response, f"{method} {path}")
         raise ApiError(f"{method} {path} still failing after {ATTEMPTS} attempts; last: {last}")
 
     def _send(self, method: str, path: str, body: Any) -> httpx.Response:
@@ -322,6 +335,9 @@ class Client:
         response = self._http.request(
             method, self.settings.base_url + path, headers=headers, json=body
         )
+        if method in ("POST", "PUT"):
+            # The server counts a write when it has handled it: pace from its answer too.
+            self._last_write = self._clock()
         self._note(method, path, response.status_code, started)
         return response
 
@@ -330,7 +346,7 @@ class Client:
         header or a body (they carry the credentials)."""
         if self._log is not None:
             elapsed = (self._clock() - started) * 1000
-            self._log(self.secrets.redact(f"{method} {url} -> {status} ({elapsed:.0f} ms)"))
+            self._log(self.redactor.redact(f"{method} {url} -> {status} ({elapsed:.0f} ms)"))
 
     def _bearer(self) -> str:
         if self._token and self._clock() < self._renew_at:
@@ -346,19 +362,15 @@ class Client:
                 headers={"Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
-            raise ApiError(f"token request failed: {self._show(exc)}") from None
+            problem = answers.problem(exc, self.redactor)
+            raise ApiError(f"token request failed: {problem}") from None
         self._note("POST", self.settings.token_url, response.status_code, started)
         if response.status_code != 200:
             raise ApiError(
-                self._failure("POST", self.settings.token_url, response), response.status_code
+                answers.token_failure(response, self.settings.token_url, self.redactor),
+                response.status_code,
             )
-        try:
-            answer = response.json()
-            token = str(answer["access_token"])
-            lifetime = float(answer.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError):
-            raise ApiError("the token endpoint answered without an access_token") from None
-        self.secrets.add(token)
+        token, lifetime = answers.token(response, self.redactor)
         margin = min(TOKEN_MARGIN, lifetime / 10)
         self._token, self._renew_at = token, self._clock() + lifetime - margin
         return token
@@ -382,10 +394,3 @@ class Client:
             except (TypeError, ValueError):
                 seconds = RATE_LIMIT_FLOOR * 2**attempt * (0.5 + self._jitter())
         return min(RETRY_AFTER_CAP, max(RATE_LIMIT_FLOOR, seconds))
-
-    def _failure(self, method: str, path: str, response: httpx.Response) -> str:
-        return f"{method} {path} answered {response.status_code}: {self._show(response.text)}"
-
-    def _show(self, value: object) -> str:
-        text = value if isinstance(value, str) else repr(value)
-        return self.secrets.redact(text.strip()[:500])

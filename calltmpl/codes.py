@@ -283,6 +283,39 @@ OUTPUT_SHAPE = Code(
     """,
     fatal=True,
 )
+OUTPUT_NOT_JSON = Code(
+    "CT108",
+    "output-not-json",
+    E,
+    """
+    A rendered value is not a JSON value.
+
+    Why: a payload carries JSON only, and YAML has more: an unquoted date is a date,
+    `.nan` and `.inf` are numbers JSON has not (and `tojson` writes a queue's NaN as `NaN`),
+    `!!binary` and `!!set` are binary data and sets, `1: x` has a key that is not a string.
+    Push would send invalid JSON or fail. Shown at the template line, or the queue variable,
+    that wrote the value.
+    Bad:  startDate: 2024-01-31
+    Good: startDate: "2024-01-31"
+    """,
+    fatal=True,
+)
+TEMPLATE_BUDGET = Code(
+    "CT109",
+    "template-budget-exceeded",
+    E,
+    """
+    A template went over its budget of time, size or memory while rendering.
+
+    Why: a render may take 5 seconds, print and build values of 4,194,304 characters (or
+    list items), compute integers of 100,000 bits and loop over ranges of 100,000 items; a
+    template past these limits (a runaway loop, a string doubled in a loop, a huge power)
+    would otherwise hang CI or exhaust its memory. A call target is a few kilobytes.
+    Bad:  {% for i in range(10**10) %} ... {% endfor %}
+    Good: {% for number in numbers %} ... {% endfor %}
+    """,
+    fatal=True,
+)
 
 SCHEMA = Code(
     "CT201",
@@ -327,6 +360,8 @@ ALL: tuple[Code, ...] = (
     TEMPLATE_ERROR,
     OUTPUT_SYNTAX,
     OUTPUT_SHAPE,
+    OUTPUT_NOT_JSON,
+    TEMPLATE_BUDGET,
     SCHEMA,
     UNKNOWN_MEMBER,
 )

@@ -8,14 +8,17 @@ repository (this module knows files, not codes).
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from calltmpl import parsing
 from calltmpl.diagnostics import Severity
-from calltmpl.errors import ConfigError
+from calltmpl.errors import ConfigError, UsageError
+from calltmpl.paths import MAX_YAML_BYTES, UnreadableFile, glob_root, read_text, shown_path
 
 CONFIG_NAME = "calltmpl.yaml"
 DEFAULT_TEMPLATES = ("templates",)
@@ -69,13 +72,19 @@ def find_config(start: Path) -> Path | None:
     start = start.resolve()
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
+        if candidate.is_file() or (os.path.lexists(candidate) and not candidate.is_dir()):
+            return candidate  # a FIFO or a broken link too: reading it says what is wrong
     return None
 
 
 def defaults(root: Path) -> Settings:
+    """The settings of a repository without ``calltmpl.yaml``; its default folders too must
+    stay inside it (a committed link could point one elsewhere)."""
     root = root.resolve()
+    for name, what in ((*DEFAULT_TEMPLATES, "template folder"), (DEFAULT_OUTPUT, "output folder")):
+        problem = outside_reason(root, name)
+        if problem is not None:
+            raise UsageError(f"{shown_path(root / name)}: the default {what} {problem}")
     return Settings(
         root=root,
         config_file=None,
@@ -85,13 +94,31 @@ def defaults(root: Path) -> Settings:
     )
 
 
+def outside_reason(root: Path, folder: str) -> str | None:
+    """Why ``folder`` (relative to the repository ``root``, or absolute) may not be used: it
+    resolves outside the repository (through ``..``, an absolute path or a link), or cannot
+    be resolved (a link loop, a name too long); None when it may. Links inside the
+    repository are fine: it is the real path that must stay inside."""
+    path = root / folder
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:  # not there yet: what there is of it must stay inside
+        real = Path(os.path.realpath(path))
+    except OSError as exc:
+        return f"cannot be resolved: {exc.strerror or type(exc).__name__}"
+    if not real.is_relative_to(root):
+        return "resolves outside the repository"
+    return None
+
+
 def read_config(config_file: Path, shown_as: str | None = None) -> Settings:
     """Read and validate ``config_file``; raise :class:`ConfigError` naming the line at fault."""
     shown = shown_as or str(config_file)
     try:
-        text = config_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(shown, 1, 1, f"cannot read the configuration: {exc}") from None
+        text = read_text(config_file, MAX_YAML_BYTES)
+    except UnreadableFile as exc:
+        at = (exc.line, exc.column) if exc.line else (1, 1)
+        raise ConfigError(shown, *at, f"cannot read the configuration: {exc.reason}") from None
     try:
         data = parsing.load_yaml(text)
     except parsing.ParseError as exc:
@@ -102,7 +129,11 @@ def read_config(config_file: Path, shown_as: str | None = None) -> Settings:
         raise ConfigError(shown, 1, 1, "expected a mapping of settings at the top level")
     reader.known_keys(data, "", ("templates", "queues", "output", "lint", "api"))
     root = config_file.resolve().parent
-    templates = reader.strings(data.get("templates", list(DEFAULT_TEMPLATES)), "/templates")
+    written = data.get("templates", list(DEFAULT_TEMPLATES))
+    templates = reader.strings(written, "/templates")
+    for index, folder in enumerate(templates):
+        where = f"/templates/{index}" if isinstance(written, list) else "/templates"
+        reader.confine(where, root, folder, "template folder")
     queues = reader.strings(data.get("queues", list(DEFAULT_QUEUES)), "/queues")
     for index, pattern in enumerate(queues):
         if PurePosixPath(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
@@ -111,9 +142,11 @@ def read_config(config_file: Path, shown_as: str | None = None) -> Settings:
                 f"queue glob {pattern!r} must stay inside "
                 "the repository: relative to calltmpl.yaml, without '..'",
             )
+        reader.confine(f"/queues/{index}", root, glob_root(pattern) or ".", "queue folder")
     output = data.get("output", DEFAULT_OUTPUT)
     if not isinstance(output, str) or not output.strip():
         raise reader.fail("/output", f"output must be a folder name, got {output!r}")
+    reader.confine("/output", root, output, "output folder")
     return Settings(
         root=root,
         config_file=config_file.resolve(),
@@ -136,6 +169,11 @@ def _api_settings(reader: _Reader, api: Any) -> dict[str, Any]:
     for key in ("base_url", "token_url"):
         if key in api and not (isinstance(api[key], str) and api[key].strip()):
             raise reader.fail(f"/api/{key}", f"{key} must be a URL")
+        problem = _url_problem(api[key]) if key in api else None
+        if problem is not None:
+            raise reader.fail(
+                f"/api/{key}", f"{key} {api[key][:200]!r} is not a valid URL: {problem}"
+            )
     rate = api.get("writes_per_second", 1)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
         raise reader.fail(
@@ -146,6 +184,18 @@ def _api_settings(reader: _Reader, api: Any) -> dict[str, Any]:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise reader.fail("/api/timeout", "timeout must be a number of seconds above 0")
     return dict(api)
+
+
+def _url_problem(url: str) -> str | None:
+    """What makes ``url`` no URL at all (the API client checks scheme and host further)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it: a number from 0 to 65535
+    except ValueError as exc:
+        return str(exc)
+    if not parts.scheme or not parts.hostname:
+        return "expected scheme://host/..."
+    return None
 
 
 LINT_KEYS = ("select", "ignore", "severity", "per-file-ignores", "unknown-members")
@@ -204,6 +254,16 @@ class _Reader:
 
     def fail(self, pointer: str, message: str, at_key: bool = False) -> ConfigError:
         return ConfigError(self.shown, *self.place(pointer, at_key), message)
+
+    def confine(self, pointer: str, root: Path, folder: str, what: str) -> None:
+        """Refuse a folder that leaves the repository (see :func:`outside_reason`)."""
+        problem = outside_reason(root, folder)
+        if problem is not None:
+            raise self.fail(
+                pointer,
+                f"{what} {folder!r} {problem}; calltmpl reads and writes only inside the "
+                "repository (the folder of calltmpl.yaml), links included",
+            )
 
     def known_keys(self, data: Mapping[str, Any], base: str, known: tuple[str, ...]) -> None:
         for key in data:

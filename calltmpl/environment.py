@@ -1,8 +1,9 @@
 """The sandboxed Jinja environment: what templates may load, and how it is set up.
 
 Templates behave as in plain Jinja (default settings); the differences are safety and speed:
-the immutable sandbox, ``StrictUndefined``, a loader that never reads outside the template
-search path, and a per-user cache of compiled templates.
+the immutable sandbox, ``StrictUndefined``, the budgets of :mod:`calltmpl.budget` (time, sizes,
+memory), a loader that never reads outside the template search path, and a per-user cache of
+compiled templates.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.loaders import split_template_path
+from jinja2.nodes import Concat
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
 
+from calltmpl import budget, guards
 from calltmpl.paths import shown_path
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "templates"
@@ -33,7 +39,7 @@ class ConfinedLoader(jinja2.BaseLoader):
     """
 
     def __init__(self, search_path: Sequence[Path], mark: Callable[[str, str], str] | None = None):
-        self.search_path = tuple(p.resolve() for p in search_path)
+        self.search_path = tuple(Path(os.path.realpath(p)) for p in search_path)
         self.builtin = BUILTIN_DIR.resolve()
         self.mark = mark
         self.loaded: set[str] = set()
@@ -56,20 +62,30 @@ class ConfinedLoader(jinja2.BaseLoader):
             folders, name = self.search_path, template
         pieces = split_template_path(name)
         for folder in folders:
-            candidate = folder.joinpath(*pieces).resolve()
-            if candidate.is_file() and candidate.is_relative_to(folder):
-                return candidate
+            try:  # a link loop or a name too long is no template either
+                candidate = Path(os.path.realpath(folder.joinpath(*pieces), strict=True))
+                if candidate.is_file() and candidate.is_relative_to(folder):
+                    return candidate
+            except OSError:
+                continue
         raise jinja2.TemplateNotFound(template)
 
 
-_EXPRESSION = re.compile(r"\{\{(.*?)\}\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def expression_names(source: str) -> set[str]:
     """The names inside the ``{{ }}`` expressions of a template line (variables, filters and
     all: callers intersect with the variables they know)."""
-    return {n for expr in _EXPRESSION.findall(source) for n in _NAME.findall(expr)}
+    names: set[str] = set()
+    start = source.find("{{")
+    while start >= 0:  # linear, where a lazy pattern would rescan from every "{{"
+        end = source.find("}}", start + 2)
+        if end < 0:
+            break
+        names.update(_NAME.findall(source, start + 2, end))
+        start = source.find("{{", end + 2)
+    return names
 
 
 def is_builtin(filename: str) -> bool:
@@ -83,8 +99,72 @@ def shown_template(filename: str) -> str:
     return shown_path(Path(filename))
 
 
+class _Generator(CodeGenerator):
+    """Jinja's code generator, with ``~`` checked by :meth:`BudgetedEnvironment.join_values`
+    and the text of blocks gathered in :class:`~calltmpl.budget.TextBuffer`."""
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.text_buffer()")
+
+    def visit_Concat(self, node: Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            join = "markup_join"
+        else:
+            join = "str_join"
+        self.write(f"environment.join_values({join}, (")
+        for argument in node.nodes:
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class BudgetedTemplate(jinja2.Template):
+    """A template whose :meth:`render` keeps the time and memory budgets."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        with budget.limits():
+            return super().render(*args, **kwargs)
+
+
+class BudgetedEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox with the budgets of :mod:`calltmpl.budget` in its hooks: sizes
+    are checked before ``*``, ``**``, ``+``, ``%``, ``~``, calls and filters build a value,
+    and after they return; every printed value and block of text is checked too."""
+
+    code_generator_class = _Generator
+    template_class = BudgetedTemplate
+    intercepted_binops = guards.INTERCEPTED
+    text_buffer = budget.TextBuffer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, finalize=budget.finalize, **kwargs)
+        self.globals["range"] = guards.safe_range
+        for name in guards.FILTER_CHECKS:
+            function = self.filters[name]
+            passes = _PassArg.from_obj(function) is not None
+            self.filters[name] = guards.guard_filter(name, function, passes)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        guards.check_binop(operator, left, right)
+        return self.binop_table[operator](left, right)
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        args = guards.check_call(obj, args, kwargs)
+        return budget.check_result(super().call(context, obj, *args, **kwargs))
+
+    @staticmethod
+    def join_values(join: Callable[[Any], str], values: tuple[Any, ...]) -> str:
+        """``a ~ b ~ ...``, refused when the text would be over budget."""
+        budget.tick()
+        budget.check_size(values, "the text joined with ~")
+        return join(values)
+
+
 def environment(loader: jinja2.BaseLoader, kind: str = "plain") -> jinja2.Environment:
-    env = ImmutableSandboxedEnvironment(
+    env = BudgetedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -109,6 +189,7 @@ _SORTED_ENCODER = json.JSONEncoder(sort_keys=True, default=_undefined)
 def _dumps(value: Any, **options: Any) -> str:
     """``json.dumps`` for ``tojson``, byte for byte; the usual options use one prebuilt
     encoder instead of building one per call (``tojson`` runs for every member)."""
+    guards.check_json(value, options)
     if options == {"sort_keys": True}:
         return _SORTED_ENCODER.encode(value)
     return json.dumps(value, default=_undefined, **options)
@@ -125,6 +206,11 @@ def _bytecode_cache(kind: str) -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(folder) if folder is not None else None
 
 
+CODE_VERSION = "b1"
+"""Names the compiled code calltmpl generates (the budget hooks): a change to the code generator
+or to the intercepted operators must change it, or stale compiled templates would be loaded."""
+
+
 @functools.cache
 def cache_folder(kind: str) -> str | None:
     """``$CALLTMPL_CACHE_DIR``, else ``$XDG_CACHE_HOME/calltmpl`` or ``~/.cache/calltmpl``,
@@ -137,7 +223,7 @@ def cache_folder(kind: str) -> str | None:
     if not base:
         home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(home, "calltmpl")
-    levels = [base, os.path.join(base, f"jinja-{jinja2.__version__}")]
+    levels = [base, os.path.join(base, f"jinja-{jinja2.__version__}-{CODE_VERSION}")]
     levels.append(os.path.join(levels[-1], kind))
     try:
         for folder in levels:

@@ -5,7 +5,8 @@ prints ``calltmpl: error: <message>`` and exits with the error's ``exit_code``. 
 user's files are not errors: they are :class:`~calltmpl.diagnostics.Diagnostic` records.
 
 Exit codes, for every command: 0 nothing at error severity; 1 an error finding; 2 usage error,
-unreadable path or invalid settings; 3 the remote refused or failed; 4 (plan) changes pending.
+unreadable path or invalid settings; 3 the remote refused or failed; 4 (plan) changes pending;
+70 a bug in calltmpl (an internal error, reported in one line).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 OK, FINDINGS, USAGE, REMOTE_FAILED, PENDING = 0, 1, 2, 3, 4
+INTERNAL = 70
+"""A bug in calltmpl (EX_SOFTWARE): said in one line, never a traceback."""
 
 
 class CalltmplError(Exception):
@@ -23,6 +26,23 @@ class CalltmplError(Exception):
 
 class UsageError(CalltmplError):
     """A path or argument the command cannot work with."""
+
+
+class UnreadableFile(UsageError):
+    """A file calltmpl must read and cannot: the message names it and says why.
+
+    ``line`` is 0 when the file cannot be read at all (missing, not allowed, not a regular
+    file: exit 2); else its content is unusable (over the size cap, or not UTF-8) and
+    ``line``/``column`` locate the problem, so readers report it as a finding in the file.
+    """
+
+    def __init__(self, shown: str, reason: str, line: int = 0, column: int = 0) -> None:
+        where = f"{shown}:{line}:{column}: {reason}" if line else f"{shown}: cannot read: {reason}"
+        super().__init__(where)
+        self.shown, self.reason, self.line, self.column = shown, reason, line, column
+
+    def __reduce__(self) -> tuple[type[UnreadableFile], tuple[str, str, int, int]]:
+        return UnreadableFile, (self.shown, self.reason, self.line, self.column)  # from workers
 
 
 class ConfigError(UsageError):

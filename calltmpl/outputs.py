@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from calltmpl import files
 from calltmpl.errors import UsageError
-from calltmpl.paths import escapes, shown_path
+from calltmpl.paths import atomic_write, escapes, shown_path
 
 
 @dataclass(frozen=True)
@@ -69,21 +70,23 @@ def out_of_date(outputs: Outputs) -> list[tuple[Path, str]]:
     if outputs.complete and outputs.folder.is_dir():
         problems += [
             (path, "extra")
-            for path in sorted(outputs.folder.rglob("*.json"))
+            for path in files.walk(outputs.folder, outputs.folder, (".json",))
             if Path(os.path.abspath(path)) not in outputs.documents
         ]
     return problems
 
 
 def write(outputs: Outputs) -> int:
-    """Write the files that differ; how many were written."""
+    """Write the files that differ, each whole or not at all (a temporary file renamed over
+    it: a run killed half-way leaves the old file or the new one, never a part of one); how
+    many were written. A link inside the repository is written through, to its target."""
     written = 0
     for path, document in outputs.documents.items():
         if _read(path) == document:
             continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(document, encoding="utf-8")
+            atomic_write(Path(os.path.realpath(path)), document)
         except OSError as exc:
             raise UsageError(f"{shown_path(path)}: cannot write: {exc.strerror or exc}") from None
         written += 1

@@ -4,43 +4,50 @@ Speed matters here: a pre-commit hook and a 1,000-queue CI job parse every rende
 Values come from the fastest reader that is exact for the text at hand:
 
 * ``json.loads`` for JSON text;
-* :func:`parse_simple_yaml` for the block-mapping YAML the built-in templates emit (``key:`` or
+* :func:`load_simple_yaml` for the block-mapping YAML the built-in templates emit (``key:`` or
   ``key: <JSON value>`` lines), which also yields every member's position for free;
-* ruamel.yaml's C-backed safe loader for everything else.
+* ruamel.yaml's C-backed safe loader for everything else, behind the guards of
+  :mod:`calltmpl.yamlsafe` (bounded nesting and aliases, located constructor errors).
 
-Positions of other texts are computed afterwards, on demand, by :func:`yaml_positions` (the
-round-trip loader) and :func:`json_positions` (a small JSON scanner).
+Positions of other texts are computed afterwards, on demand, by :func:`yaml_positions` and
+:func:`json_positions` (:mod:`calltmpl.positions`).
 """
 
 from __future__ import annotations
 
-import bisect
-import contextlib
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from calltmpl import yamlsafe
 from calltmpl.errors import ParseError as ParseError
-
-Positions = dict[str, tuple[int, int]]
-"""JSON pointer -> 1-based (line, column) of the value it names."""
-
+from calltmpl.positions import Positions as Positions
+from calltmpl.positions import json_positions as json_positions
+from calltmpl.positions import nearest as nearest
+from calltmpl.positions import pointer_join as pointer_join
+from calltmpl.positions import unescape as unescape
+from calltmpl.positions import yaml_node_positions
 
 _SAFE = YAML(typ="safe", pure=False)
 
 
 def load_yaml(text: str) -> Any:
-    """Load one YAML document (safe types only); raise :class:`ParseError` with its position."""
+    """Load one YAML document (safe types only); raise :class:`ParseError` with its position.
+
+    Work is bounded (see :mod:`calltmpl.yamlsafe`): nesting and alias expansion are checked
+    before the full loader builds anything, and a scalar it cannot build is located."""
     try:
-        return load_simple_yaml(text)
+        value = load_simple_yaml(text)
     except _NotSimple:
         pass
+    else:
+        if yamlsafe.json_problem(value, strict=False) is None:
+            return value  # else too deep: the full path locates where
     try:
+        yamlsafe.guard_yaml(text)
         return _SAFE.load(text)
     except MarkedYAMLError as exc:
         raise _parse_error(exc) from None
@@ -48,6 +55,10 @@ def load_yaml(text: str) -> Any:
         raise ParseError("nested too deeply", 1, 1) from None
     except YAMLError as exc:
         raise ParseError(str(exc).strip().splitlines()[0], 1, 1) from None
+    except ParseError:
+        raise
+    except Exception as exc:  # a constructor's error (`!!int abc`, a 5,000-digit integer)
+        raise yamlsafe.bad_scalar(text, exc) from None
 
 
 def _parse_error(exc: MarkedYAMLError) -> ParseError:
@@ -58,17 +69,35 @@ def _parse_error(exc: MarkedYAMLError) -> ParseError:
 
 
 def load_json(text: str) -> Any:
-    """Strict JSON: no NaN or Infinity, which the API cannot take; nesting deep enough to
-    exhaust the parser is an error, not a crash."""
+    """Strict JSON: only values the API can take (no NaN or Infinity, no lone surrogate),
+    nested at most :data:`~calltmpl.yamlsafe.MAX_DEPTH` deep; each refusal is located."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ParseError(exc.msg, exc.lineno, exc.colno) from None
     except _Constant as exc:
-        line = text.count("\n", 0, text.find(exc.args[0])) + 1
-        raise ParseError(f"{exc.args[0]} is not JSON", line, 1) from None
+        line, column = yamlsafe.position_of(text, max(text.find(exc.args[0]), 0))
+        raise ParseError(f"{exc.args[0]} is not JSON", line, column) from None
     except RecursionError:
-        raise ParseError("nested too deeply", 1, 1) from None
+        raise _too_deep(text) from None
+    except ValueError:  # an integer beyond Python's 4,300 digits
+        digits = next((m for m in re.finditer("[0-9]+", text) if len(m.group()) > 4300), None)
+        line, column = yamlsafe.position_of(text, digits.start() if digits else 0)
+        raise ParseError("integers may have at most 4,300 digits", line, column) from None
+    problem = yamlsafe.json_problem(value)
+    if problem is None:
+        return value
+    if problem.kind == "deep":
+        raise _too_deep(text)
+    if problem.kind == "many":  # the whole document: locating the one too many costs as much
+        raise ParseError(problem.message, 1, 1)
+    _, line, column = nearest(json_positions(text), problem.pointer)
+    raise ParseError(problem.message, line, column)
+
+
+def _too_deep(text: str) -> ParseError:
+    line, column = yamlsafe.position_of(text, yamlsafe.json_depth_offset(text))
+    return ParseError(f"nested deeper than {yamlsafe.MAX_DEPTH} levels", line, column)
 
 
 class _Constant(ValueError):
@@ -79,18 +108,11 @@ def _reject_constant(name: str) -> Any:
     raise _Constant(name)
 
 
-def unescape(part: str) -> str:
-    """One part of a JSON pointer, unescaped (RFC 6901)."""
-    return part.replace("~1", "/").replace("~0", "~")
-
-
-def pointer_join(base: str, key: str | int) -> str:
-    return f"{base}/{str(key).replace('~', '~0').replace('/', '~1')}"
-
-
 # --- the fast path --------------------------------------------------------------------------
 
-_KEY_LINE = re.compile(r'( *)([A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*")[ ]*:(?:[ ]+(.*?))?[ ]*')
+# One possible way to match each line (no nested or adjacent quantifiers over the same
+# characters), so matching is linear: the value's surrounding spaces are stripped in Python.
+_KEY_LINE = re.compile(r'( *)([A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*+")[ ]*+:(.*)')
 _JSON_SCALAR = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"|-?(?:0|[1-9][0-9]*)|true|false|null')
 # Plain (unquoted) strings that YAML 1.2 cannot read as anything but a string: a letter first,
 # no indicator characters, and none of the words YAML 1.1 or 1.2 give another meaning.
@@ -158,7 +180,10 @@ def _scan(text: str, positions: Positions | None = None) -> str:
         out.append(raw_key if raw_key[0] == '"' else f'"{raw_key}"')
         out.append(":")
         here = pointer_join(base, key) if positions is not None else ""
-        raw = match.group(3)
+        rest = match.group(3)
+        raw = rest.strip(" ")
+        if raw and rest[0] != " ":
+            raise _NotSimple  # `key:value` is one plain scalar in YAML, not a member
         if not raw:
             pending = (indent, here)
             if positions is not None:
@@ -166,7 +191,7 @@ def _scan(text: str, positions: Positions | None = None) -> str:
             continue
         out.append(_value(raw))
         if positions is not None:
-            column = match.start(3) + 1
+            column = match.start(3) + len(rest) - len(rest.lstrip(" ")) + 1
             positions[here] = (number, column)
             if raw[0] in "[{":
                 positions.update(
@@ -219,27 +244,21 @@ def load_simple_yaml(text: str) -> Any:
 
 
 def load_payload_text(text: str) -> Any:
-    """Load rendered template output: JSON, the fast path, or the full YAML loader."""
+    """Load rendered template output: JSON, the fast path, or the full YAML loader (which
+    locates what JSON refuses, nesting too deep included). NaN and Infinity are read as JSON
+    reads them, for the renderer to refuse as values JSON does not have."""
     if text.lstrip().startswith("{"):
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except (ValueError, RecursionError):
             pass
+        else:
+            if yamlsafe.json_problem(value, strict=False) is None:
+                return value
     return load_yaml(text)
 
 
 # --- positions on demand -------------------------------------------------------------------
-
-
-def nearest(positions: Positions, pointer: str) -> tuple[str, int, int]:
-    """``pointer`` or its closest ancestor that has a position, with that position."""
-    while pointer and pointer not in positions:
-        pointer = pointer.rsplit("/", 1)[0]
-    line, column = positions.get(pointer, (1, 1))
-    return pointer, line, column
-
-
-_RT = YAML(typ="rt")
 
 
 def yaml_positions(text: str, *, keys: bool = False) -> Positions:
@@ -253,87 +272,14 @@ def yaml_positions(text: str, *, keys: bool = False) -> Positions:
         except (_NotSimple, RecursionError):
             positions.clear()
     try:
-        node = _RT.load(text)
-    except (YAMLError, RecursionError):
+        yamlsafe.guard_yaml(text)
+        return yaml_node_positions(text, keys=keys)
+    except (YAMLError, ParseError, RecursionError):
         return {}
-    _walk_rt(node, "", positions, keys)
-    return positions
+    except Exception:  # a key the constructor cannot build: the load reports it, located
+        return {}
 
 
 def yaml_key_positions(text: str) -> Positions:
     """Positions of the keys (not the values) of every mapping in a YAML document."""
     return yaml_positions(text, keys=True)
-
-
-def _walk_rt(node: Any, base: str, positions: Positions, keys: bool) -> None:
-    if isinstance(node, CommentedMap):
-        for key, value in node.items():
-            ptr = pointer_join(base, key)
-            line, column = node.lc.key(key) if keys else node.lc.value(key)
-            positions[ptr] = (line + 1, column + 1)
-            _walk_rt(value, ptr, positions, keys)
-    elif isinstance(node, CommentedSeq):
-        for index, value in enumerate(node):
-            ptr = pointer_join(base, index)
-            line, column = node.lc.item(index)
-            positions[ptr] = (line + 1, column + 1)
-            _walk_rt(value, ptr, positions, keys)
-
-
-_WS = re.compile(r"[ \t\n\r]*")
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
-
-
-def json_positions(
-    text: str, base: str = "", *, line_offset: int = 0, column_offset: int = 0
-) -> Positions:
-    """Positions of every member and item of a JSON text (what it read before an error)."""
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    positions: Positions = {}
-
-    def where(offset: int) -> tuple[int, int]:
-        row = bisect.bisect_right(starts, offset) - 1
-        return row + 1 + line_offset, offset - starts[row] + 1 + (column_offset if row == 0 else 0)
-
-    def value(i: int, ptr: str) -> int:
-        i = _WS.match(text, i).end()  # type: ignore[union-attr]
-        if ptr:
-            positions[ptr] = where(i)
-        char = text[i : i + 1]
-        if char == "{":
-            i = _WS.match(text, i + 1).end()  # type: ignore[union-attr]
-            if text[i : i + 1] == "}":
-                return i + 1
-            while True:
-                i = _WS.match(text, i).end()  # type: ignore[union-attr]
-                key, i = _scanstring(text, i + 1)
-                i = _WS.match(text, i).end() + 1  # type: ignore[union-attr]  # the colon
-                i = _WS.match(text, value(i, pointer_join(ptr, key))).end()  # type: ignore[union-attr]
-                if text[i] == "}":
-                    return i + 1
-                i += 1
-        if char == "[":
-            i = _WS.match(text, i + 1).end()  # type: ignore[union-attr]
-            if text[i : i + 1] == "]":
-                return i + 1
-            index = 0
-            while True:
-                i = _WS.match(text, value(i, pointer_join(ptr, index))).end()  # type: ignore[union-attr]
-                index += 1
-                if text[i] == "]":
-                    return i + 1
-                i += 1
-        if char == '"':
-            return _scanstring(text, i + 1)[1]
-        for literal in ("true", "false", "null"):
-            if text.startswith(literal, i):
-                return i + len(literal)
-        number = _NUMBER.match(text, i)
-        if number is None:
-            raise ValueError(f"unexpected {char!r}")
-        return number.end()
-
-    with contextlib.suppress(ValueError, IndexError, RecursionError):
-        value(0, base)
-    return positions

@@ -9,8 +9,7 @@ from typing import Any
 
 from calltmpl import codes, parsing
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.errors import UsageError
-from calltmpl.paths import escapes, shown_path
+from calltmpl.paths import UnreadableFile, escapes, read_text, shown_path
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,18 @@ def unwrap(document: Any) -> tuple[dict[str, Any], str] | None:
 
 
 def load_payload(path: Path, root: Path) -> PayloadFile | Diagnostic:
+    """Read a payload file; raise :class:`~calltmpl.paths.UnreadableFile` (exit 2) when it
+    cannot be read at all (see :func:`~calltmpl.paths.read_text`). Content that cannot be
+    read (over :data:`~calltmpl.paths.MAX_JSON_BYTES`, not UTF-8) is a CT004."""
     shown = shown_path(path)
     if escapes(path, root):
         return codes.LINK_OUTSIDE.at(shown, 1, 1, "the payload file links outside the repository")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
+        text = read_text(path)
+    except UnreadableFile as exc:
+        if not exc.line:
+            raise
+        return codes.PAYLOAD_SYNTAX.at(shown, exc.line, exc.column, exc.reason)
     try:
         document = parsing.load_json(text)
     except parsing.ParseError as exc:
@@ -76,11 +80,17 @@ def load_payload(path: Path, root: Path) -> PayloadFile | Diagnostic:
 
 def looks_like_payload(path: Path) -> bool:
     """Whether a .json file met in a folder or a hook's file list is a call target: it holds
-    one, or it does not parse but names the API's members (so its syntax error is shown)."""
+    one, or it does not parse but names the API's members (so its syntax error is shown).
+
+    A .json file that cannot be read raises :class:`~calltmpl.paths.UnreadableFile`, and
+    one whose content cannot be read (too large, not UTF-8) counts as a payload, for
+    :func:`load_payload` to report: it might be one, so it is never skipped in silence."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
+        text = read_text(path)
+    except UnreadableFile as exc:
+        if not exc.line:
+            raise
+        return True
     try:
         return unwrap(parsing.load_json(text)) is not None
     except parsing.ParseError:

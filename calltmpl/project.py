@@ -5,6 +5,7 @@ Commands reach it through :mod:`calltmpl.repository`, the library's front door.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calltmpl import suppress
+from calltmpl import files, suppress
 from calltmpl.config import CONFIG_NAME, Settings
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.errors import UsageError
@@ -73,8 +74,9 @@ class Project:
         payloads: dict[Path, None] = {}
         complete = False
         for path in paths:
-            if not path.exists():
-                raise UsageError(f"{path}: no such file or folder")
+            problem = _unusable(path)
+            if problem is not None:
+                raise UsageError(f"{path}: {problem}")
             if path.is_dir():
                 self._select_folder(Path(os.path.abspath(path)), queues, payloads)
             elif path.name == CONFIG_NAME:
@@ -105,13 +107,12 @@ class Project:
         self, folder: Path, queues: dict[Path, str], payloads: dict[Path, None]
     ) -> None:
         queues.update((p, r) for p, r in self.all_queues() if p.is_relative_to(folder))
-        templates = {p for p in folder.rglob("*") if p.suffix in TEMPLATE_SUFFIXES}
+        templates = set(files.walk(folder, self.settings.root, TEMPLATE_SUFFIXES, lenient=True))
         if templates:
             queues.update(self.queues_using(templates))
         output = Path(os.path.abspath(self.settings.output))
-        for path in sorted(folder.rglob("*.json")):
-            hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-            if not hidden and not path.is_relative_to(output) and looks_like_payload(path):
+        for path in files.walk(folder, self.settings.root, (".json",), hidden=False):
+            if not path.is_relative_to(output) and looks_like_payload(path):
                 payloads[path] = None
 
     def _in_template_folder(self, path: Path) -> bool:
@@ -125,7 +126,7 @@ class Project:
         for path, root in self.all_queues():
             try:
                 loaded = load_queue(path, self.settings.root)
-            except (OSError, UnicodeDecodeError):
+            except (OSError, UnicodeDecodeError, UsageError):  # its render will say why
                 yield path, root
                 continue
             if isinstance(loaded, Diagnostic):
@@ -207,11 +208,11 @@ class Project:
         """The repository's template files, when all their findings were looked for."""
         if not complete:
             return []
+        root = self.settings.root
         return [
             shown_path(path)
             for folder in self.settings.templates
-            for path in sorted(folder.rglob("*"))
-            if path.suffix in TEMPLATE_SUFFIXES and path.is_file()
+            for path in files.walk(folder, root, TEMPLATE_SUFFIXES, lenient=True)
         ]
 
     def desired(self, selection: Selection) -> list[Desired | Diagnostic]:
@@ -240,6 +241,9 @@ class Project:
 
     def outputs(self, selection: Selection, folder: Path) -> Outputs | list[Diagnostic]:
         """The documents of the selected queues under ``folder``, or why they cannot be built."""
+        problem = _unusable(folder, missing_ok=True)
+        if problem is not None:
+            raise UsageError(f"{shown_path(folder)}: cannot write into it: {problem}")
         queues = [path for path, _ in selection.queues]
         documents = self.render_documents(queues)
         failures = [d for d in documents if isinstance(d, Diagnostic)]
@@ -255,6 +259,20 @@ class Project:
         return expected_outputs(
             folder, planned, inputs, self.settings.templates, root, selection.complete
         )
+
+
+def _unusable(path: Path, missing_ok: bool = False) -> str | None:
+    """Why a path named on the command line cannot be used (missing, a link loop, a name too
+    long...), or None."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return None if missing_ok else "no such file or folder"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a link loop"
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def _lint_queue(

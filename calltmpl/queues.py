@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from calltmpl import codes, parsing
+from calltmpl import codes, files, parsing
 from calltmpl.diagnostics import Diagnostic
-from calltmpl.paths import escapes, glob_match, glob_root, normalise, shown_path
+from calltmpl.paths import (
+    MAX_YAML_BYTES,
+    UnreadableFile,
+    escapes,
+    glob_match,
+    glob_root,
+    read_text,
+    shown_path,
+)
 
 
 @dataclass(frozen=True)
@@ -37,14 +45,16 @@ def queue_id(path: Path, root: Path) -> str:
 def discover(root: Path, globs: Sequence[str]) -> Iterator[tuple[Path, str]]:
     """Every queue file of the repository with the root of the glob that found it, sorted.
 
-    Paths are as found, links not followed, so a link that leaves the repository is named by
-    its own path when :func:`load_queue` refuses it.
+    Paths are as found, links not resolved, so a link that leaves the repository is named by
+    its own path when :func:`load_queue` refuses it. A folder that cannot be read, a link loop
+    or a link to a folder outside the repository raises UsageError naming it (see
+    :mod:`calltmpl.files`): no queue file is passed over in silence.
     """
     seen: set[Path] = set()
     found: list[tuple[Path, str]] = []
     for pattern in globs:
-        for path in root.glob(normalise(pattern)):
-            if path.is_file() and path not in seen:
+        for path in files.glob(root, pattern):
+            if path not in seen:
                 seen.add(path)
                 found.append((path, glob_root(pattern)))
     yield from sorted(found)
@@ -57,7 +67,7 @@ def matches_queue_glob(path: Path, root: Path, globs: Sequence[str]) -> str | No
     except ValueError:
         return None
     for pattern in globs:
-        if glob_match(PurePosixPath(normalise(pattern)).parts, relative):
+        if glob_match(files.pattern_parts(pattern), relative):
             return glob_root(pattern)
     return None
 
@@ -65,12 +75,19 @@ def matches_queue_glob(path: Path, root: Path, globs: Sequence[str]) -> str | No
 def load_queue(path: Path, root: Path) -> QueueFile | Diagnostic:
     """Read a queue file; a file that is not usable gives a located diagnostic instead.
 
-    Raises OSError or UnicodeDecodeError when the file cannot be read at all.
+    Raises :class:`~calltmpl.paths.UnreadableFile` (exit 2, naming the file and the reason)
+    when it cannot be read at all: missing, not allowed, not a regular file. Content that
+    cannot be read (over :data:`~calltmpl.paths.MAX_YAML_BYTES`, not UTF-8) is a CT001.
     """
     shown = shown_path(path)
     if escapes(path, root):
         return codes.LINK_OUTSIDE.at(shown, 1, 1, "the queue file links outside the repository")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text(path, MAX_YAML_BYTES)
+    except UnreadableFile as exc:
+        if not exc.line:
+            raise
+        return codes.QUEUE_SYNTAX.at(shown, exc.line, exc.column, exc.reason)
     try:
         data = parsing.load_yaml(text)
     except parsing.ParseError as exc:

@@ -25,7 +25,7 @@ import jinja2
 from jinja2 import meta
 from jinja2.exceptions import SecurityError
 
-from calltmpl import codes, parsing
+from calltmpl import budget, codes, parsing, yamlsafe
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.environment import (
     BUILTIN_PREFIX,
@@ -64,6 +64,7 @@ class Renderer:
         self.env = environment(self.loader)
         self.tracer = Tracer(self.search_path, self.loader)
         self._analyses: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
+        self._slow: dict[str, Diagnostic] = {}  # templates over their time budget, and why
 
     def render(self, queue: QueueFile) -> Rendered | Diagnostic:
         """The queue's call target, or the located diagnostic of why there is none; a
@@ -80,11 +81,18 @@ class Renderer:
         return self.tracer.locator(rendered.queue, lambda: rendered.positions)
 
     def _render(self, queue: QueueFile) -> Rendered | Diagnostic:
+        slow = self._slow.get(queue.template)
+        if slow is not None:  # each render would take the whole time budget again
+            return slow
         try:
             template = self.env.get_template(queue.template)
             text = template.render(queue.variables)
         except Exception as exc:  # every template failure becomes a diagnostic
-            return self._failure(exc, queue)
+            failure = self._failure(exc, queue)
+            if isinstance(exc, budget.TooSlow):
+                message = f"not rendered: {failure.message} when rendering {queue.shown}"
+                self._slow[queue.template] = dataclasses.replace(failure, message=message)
+            return failure
         try:
             value = parsing.load_payload_text(text)
         except parsing.ParseError as exc:
@@ -105,7 +113,28 @@ class Renderer:
                 0,
                 f"the template rendered {kind}; expected a mapping with name and configuration",
             )
-        return Rendered(queue, text, value)
+        rendered = Rendered(queue, text, value)
+        return self._not_json(rendered) or rendered
+
+    def _not_json(self, rendered: Rendered) -> Diagnostic | None:
+        """CT108 at the first rendered value that is no JSON value (a payload carries only
+        JSON): NaN or Infinity, a date, binary data, a set, a key that is not a string, a lone
+        surrogate, or the word NaN or Infinity as ``tojson`` writes it, unquoted."""
+        problem = yamlsafe.json_problem(rendered.target) or _unquoted_word(rendered)
+        if problem is None:
+            return None
+        where = self.locator(rendered)(problem.pointer)
+        note = f" ({where.note})" if where.note else ""
+        return codes.OUTPUT_NOT_JSON.at(
+            where.file,
+            where.line,
+            where.column,
+            f"{problem.message}{note}",
+            pointer=problem.pointer,
+            hint="quote text YAML would read as something else (dates, .nan, !!binary), "
+            "and insert values with `| tojson`",
+            queue=where.queue,
+        )
 
     def _failure(self, exc: Exception, queue: QueueFile) -> Diagnostic:
         if isinstance(exc, jinja2.TemplateSyntaxError):
@@ -129,6 +158,15 @@ class Renderer:
             else:
                 hint = ""
             return codes.UNDEFINED_VARIABLE.at(file, line, 0, exc.message or "", hint=hint)
+        if isinstance(exc, budget.BudgetExceeded | MemoryError | RecursionError):
+            return codes.TEMPLATE_BUDGET.at(
+                file,
+                line,
+                0,
+                budget.describe(exc),
+                hint="a call target is a few kilobytes: look for a loop, a repetition or a "
+                "recursion that grows without bound",
+            )
         if isinstance(exc, SecurityError):
             return codes.TEMPLATE_SECURITY.at(file, line, 0, str(exc))
         return codes.TEMPLATE_ERROR.at(file, line, 0, f"{type(exc).__name__}: {exc}")
@@ -222,6 +260,21 @@ class Renderer:
             with contextlib.suppress(OSError):
                 entry.write_text(json.dumps({"references": references, "variables": variables}))
         return references, variables
+
+
+def _unquoted_word(rendered: Rendered) -> yamlsafe.Problem | None:
+    """The first string that is NaN, Infinity or -Infinity written unquoted: what ``tojson``
+    writes for a number that is not finite, which YAML then reads as text."""
+    if "NaN" not in rendered.text and "Infinity" not in rendered.text:
+        return None
+    lines = rendered.text.split("\n")
+    for pointer, word in yamlsafe.json_words(rendered.target):
+        found, line, column = parsing.nearest(rendered.positions, pointer)
+        if found == pointer and lines[line - 1][column - 1 : column] not in ("'", '"'):
+            return yamlsafe.Problem(
+                pointer, f"{word} is not a JSON number (JSON has no NaN or Infinity)"
+            )
+    return None
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str:

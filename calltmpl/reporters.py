@@ -2,6 +2,12 @@
 
 Reporters only format: what they need from outside (source lines, whether a finding fails the
 run, colour) comes in a :class:`Context`.
+
+Messages quote the repository (file names, queue keys and values, source lines), and a
+repository can be hostile, so no reporter prints them raw: control characters, line and
+paragraph separators and bidirectional overrides are shown as escapes (``\x1b``), so nothing
+reaches a terminal as a control sequence or starts a line of its own; and no line can be taken
+for a GitHub workflow command (``::`` at its start, ``##[`` anywhere). See :func:`printable`.
 """
 
 from __future__ import annotations
@@ -39,6 +45,36 @@ def _ordered(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
+# --- safe text -----------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+"""What a terminal or a log viewer could act on: C0 controls but tab (newline included: a
+value must not start a line of its own), DEL, C1 controls, line and paragraph separators, and
+the bidirectional marks, embeddings, overrides and isolates (which reorder what is shown)."""
+_UNSAFE_BUT_LINES = re.compile(_UNSAFE.pattern.replace(r"\x0a-\x1f", r"\x0b\x0c\x0e-\x1f"))
+_COMMAND_START = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(value: str, *, lines: bool = False) -> str:
+    """``value`` safe to print inside a line: every character of :data:`_UNSAFE` as an
+    escape (ESC as the text ``\\x1b``), and ``##[`` (an old-style GitHub workflow command
+    anywhere in a line) as ``##\\x5b``. ``lines`` leaves newlines and carriage returns to
+    a caller that encodes them itself (GitHub's ``%0A``)."""
+    unsafe = _UNSAFE_BUT_LINES if lines else _UNSAFE
+    return unsafe.sub(_escape, value).replace("##[", "##\\x5b")
+
+
+def inert(text: str) -> str:
+    """Lines that GitHub cannot take for workflow commands: a line whose first characters
+    after any whitespace are ``::`` has its first colon escaped (``\\x3a:``)."""
+    return _COMMAND_START.sub(lambda m: f"{m.group(1)}\\x3a", text)
+
+
 # --- text ----------------------------------------------------------------------------------
 
 _STYLE: dict[object, str] = {
@@ -61,22 +97,22 @@ def text(context: Context) -> str:
 
     lines = []
     for d in _ordered(context.diagnostics):
-        where = paint("bold", f"{d.file}:{d.line}:{d.column}:")
-        lines.append(
-            f"{where} {paint('bold', d.code)} {paint(d.severity, str(d.severity))} {d.text}"
-        )
+        where = paint("bold", f"{printable(d.file)}:{d.line}:{d.column}:")
+        severity = paint(d.severity, str(d.severity))
+        lines.append(f"{where} {paint('bold', d.code)} {severity} {printable(d.text)}")
         source = context.source_line(d.file, d.line).rstrip("\n")
         if source.strip():
             gutter = " " * len(str(d.line))
             token = _TOKEN.match(source, d.column - 1)
-            width = max(1, len(token.group()) if token else 1)
+            width = max(1, len(printable(token.group())) if token else 1)
             caret = paint(d.severity, "^" * width)
-            lines.append(f"  {paint('dim', f'{d.line} |')} {source}")
-            lines.append(f"  {paint('dim', f'{gutter} |')} {' ' * (d.column - 1)}{caret}")
+            indent = " " * len(printable(source[: d.column - 1]))
+            lines.append(f"  {paint('dim', f'{d.line} |')} {printable(source)}")
+            lines.append(f"  {paint('dim', f'{gutter} |')} {indent}{caret}")
         if d.hint:
-            lines.append(f"  {paint('dim', '= hint:')} {d.hint}")
+            lines.append(f"  {paint('dim', '= hint:')} {printable(d.hint)}")
     lines.append(summary(context))
-    return "\n".join(lines) + "\n"
+    return inert("\n".join(lines)) + "\n"
 
 
 def summary(context: Context) -> str:
@@ -120,7 +156,23 @@ def json_report(context: Context) -> str:
             for d, s in sorted(context.suppressed, key=lambda pair: pair[0].sort_key())
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _json(document)
+
+
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|##\[")
+
+
+def _json(document: object) -> str:
+    """``document`` as indented JSON, readable (non-ASCII as is) yet safe to print: JSON
+    escapes the C0 controls itself; DEL, C1 controls, separators, bidirectional marks and the
+    ``[`` of ``##[`` are written as ``\\u`` escapes too, which read back as the same text."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(_json_escape, text) + "\n"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    found = match.group()
+    return "##\\u005b" if found == "##[" else f"\\u{ord(found):04x}"
 
 
 # --- GitHub workflow commands --------------------------------------------------------------
@@ -147,14 +199,15 @@ def github(context: Context) -> str:
     annotations, rest = [], []
     for d in ordered:
         if shown[d.severity] == ANNOTATIONS_PER_KIND:
-            rest.append(_line(d))
+            rest.append(inert(_line(d)))
             continue
         shown[d.severity] += 1
         entry = catalog.find(d.code)
         title = f"{d.code} {entry.name}" if entry else d.code
-        where = f"file={_property(d.file)},line={d.line},col={d.column}"
+        where = f"file={_property(printable(d.file, lines=True))},line={d.line},col={d.column}"
         kind = _GITHUB_KIND[d.severity]
-        annotations.append(f"::{kind} {where},title={_property(title)}::{_data(d.text)}")
+        message = _data(printable(d.text, lines=True))
+        annotations.append(f"::{kind} {where},title={_property(title)}::{message}")
     tail = f"; {len(rest)} more only in this log (GitHub shows {ANNOTATIONS_PER_KIND} of a kind)"
     closing = f"calltmpl: {summary(context)}{tail if rest else ''}"
     return "\n".join([*annotations, *rest, closing]) + "\n"
@@ -200,7 +253,7 @@ def sarif(context: Context) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _json(document)
 
 
 def _sarif_result(
@@ -242,11 +295,12 @@ def junit(context: Context) -> str:
     suite = ET.Element("testsuite", name="calltmpl lint", tests=str(len(by_target)))
     failed = 0
     for name, found in by_target.items():
-        case = ET.SubElement(suite, "testcase", name=name, classname="calltmpl.lint")
+        case = ET.SubElement(suite, "testcase", name=printable(name), classname="calltmpl.lint")
         failing = [d for d in found if context.fails(d)]
         if failing:
             failed += 1
-            failure = ET.SubElement(case, "failure", message=failing[0].text, type=failing[0].code)
+            first = failing[0]
+            failure = ET.SubElement(case, "failure", message=printable(first.text), type=first.code)
             failure.text = "\n".join(_line(d) for d in failing)
         others = [d for d in found if not context.fails(d)]
         if others:
@@ -262,7 +316,8 @@ def junit(context: Context) -> str:
 
 
 def _line(d: Diagnostic) -> str:
-    return f"{d.file}:{d.line}:{d.column}: {d.code} {d.severity} {d.text}"
+    """One finding on one line, its values :func:`printable`."""
+    return f"{printable(d.file)}:{d.line}:{d.column}: {d.code} {d.severity} {printable(d.text)}"
 
 
 REPORTERS: dict[str, Reporter] = {

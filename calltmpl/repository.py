@@ -7,16 +7,18 @@ commands to come, are thin layers over :class:`Repository`::
     repo = Repository.open(None, [Path("queues/billing.yaml")])
     report = repo.lint([Path("queues/billing.yaml")], repo.options())
     prepared = repo.prepare([])                 # lint, then the bodies a push would send
-    with repo.client(log=None) as client:
+    with repo.locked(), repo.client(log=None) as client:   # one push at a time
         lock, plan = repo.plan(prepared.desired, client)
-        results = repo.apply(plan, client, lock)
+        results = repo.apply(plan, client, lock, repo.backups())
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,11 +26,12 @@ from typing import TYPE_CHECKING
 from calltmpl import config, policy
 from calltmpl.config import CONFIG_NAME, Settings
 from calltmpl.diagnostics import Diagnostic, Severity
-from calltmpl.errors import ApiError, UsageError
+from calltmpl.errors import ApiError, LockError, UsageError
 from calltmpl.outputs import Outputs
-from calltmpl.paths import shown_path
+from calltmpl.paths import escapes, shown_path
 from calltmpl.policy import LintOptions
-from calltmpl.project import LintReport, Project, Selection
+from calltmpl.project import YAML_SUFFIXES, LintReport, Project, Selection
+from calltmpl.queues import queue_id
 from calltmpl.render import Rendered
 
 if TYPE_CHECKING:  # the API modules load httpx, which lint and render have no use for
@@ -43,16 +46,20 @@ BACKUPS = Path(".calltmpl") / "backups"
 def find_settings(config_file: Path | None, paths: Sequence[Path]) -> Settings:
     """``config_file``, else a calltmpl.yaml given as a path, else the nearest one above the
     current folder, else the nearest one above the first path, else the defaults."""
-    if config_file is None:
-        named = [p for p in paths if p.name == CONFIG_NAME and p.is_file()]
-        config_file = named[0] if named else config.find_config(Path.cwd())
-    if config_file is None and paths:
-        first = paths[0] if paths[0].is_dir() else paths[0].parent
-        config_file = config.find_config(first)
-    if config_file is None:
-        return config.defaults(Path.cwd())
-    if not config_file.is_file():
-        raise UsageError(f"{config_file}: no such configuration file")
+    try:
+        if config_file is None:
+            named = [p for p in paths if p.name == CONFIG_NAME and p.is_file()]
+            config_file = named[0] if named else config.find_config(Path.cwd())
+        if config_file is None and paths:
+            first = paths[0] if paths[0].is_dir() else paths[0].parent
+            config_file = config.find_config(first)
+        if config_file is None:
+            return config.defaults(Path.cwd())
+        if not config_file.is_file():
+            raise UsageError(f"{config_file}: no such configuration file")
+    except OSError as exc:  # a name too long, a link loop: is_file() and friends raise
+        where = exc.filename if exc.filename is not None else config_file
+        raise UsageError(f"{where}: cannot be used: {exc.strerror or exc}") from None
     settings = config.read_config(config_file, shown_path(config_file))
     policy.check(settings.lint)
     return settings
@@ -67,6 +74,10 @@ class Prepared:
     desired: tuple[Desired, ...] = ()
     lint_errors: tuple[Diagnostic, ...] = ()
     failures: tuple[Diagnostic, ...] = ()
+    scope: tuple[str, ...] | None = None
+    """Where a plan looks for orphans (lock entries whose file is gone): None, the whole
+    repository; else below these folders (lock-key prefixes, "" the root), the folders
+    among the paths (a file given by its path has no orphans)."""
 
 
 class Repository:
@@ -142,7 +153,20 @@ class Repository:
         built = self.project.desired(selection)
         failures = tuple(d for d in built if isinstance(d, Diagnostic))
         desired = tuple(d for d in built if not isinstance(d, Diagnostic))
-        return Prepared(report.checked, desired, failures=failures)
+        scope = None if selection.complete else self._folders(paths)
+        return Prepared(report.checked, desired, failures=failures, scope=scope)
+
+    def _folders(self, paths: Sequence[Path]) -> tuple[str, ...]:
+        """The folders among ``paths`` inside the repository, as lock-key prefixes."""
+        found = []
+        for path in paths:
+            if path.is_dir():
+                try:
+                    relative = Path(os.path.abspath(path)).relative_to(self.root)
+                except ValueError:
+                    continue
+                found.append("" if relative == Path() else relative.as_posix())
+        return tuple(found)
 
     def client(
         self, log: Callable[[str], None] | None, environ: Mapping[str, str] | None = None
@@ -156,21 +180,88 @@ class Repository:
     def lock(self) -> Lock:
         from calltmpl.lockfile import LOCK_NAME, Lock
 
-        return Lock.load(self.root / LOCK_NAME)
+        path = self.root / LOCK_NAME
+        if escapes(path, self.root):
+            raise LockError(f"{shown_path(path)} links outside the repository; not reading it")
+        return Lock.load(path)
 
-    def plan(self, desired: Sequence[Desired], client: Client) -> tuple[Lock, Plan]:
-        """The lock and the plan: what a push of ``desired`` would change."""
+    @contextmanager
+    def locked(
+        self, *, shared: bool = False, environ: Mapping[str, str] | None = None
+    ) -> Iterator[bool]:
+        """Hold the repository's push lock (``.calltmpl/push.lock``) while the block runs:
+        exclusively for a push or an import, for their whole run (read the lock file, plan,
+        apply); shared for a plan, and only when the lock exists (a plan writes nothing).
+        Another holder is waited for ``CALLTMPL_LOCK_WAIT`` seconds (30 by default)."""
+        from calltmpl.lockfile import repository_lock
+
+        with repository_lock(self.root, shared=shared, wait=lock_wait(environ)) as held:
+            yield held
+
+    def plan(
+        self,
+        desired: Sequence[Desired],
+        client: Client,
+        *,
+        scope: tuple[str, ...] | None = None,
+    ) -> tuple[Lock, Plan]:
+        """The lock and the plan: what a push of ``desired`` would change, with the lock
+        entries whose file is gone: taken over by a renamed queue (``moved``), or orphans
+        when below ``scope`` (see :attr:`Prepared.scope`; None, the whole repository)."""
         from calltmpl.plan import make_plan
 
         lock = self.lock()
+        keys = {wanted.key for wanted in desired}
+        gone = {
+            key: shown_path(self.root / key)
+            for key in sorted(lock.entries)
+            if key not in keys and not self._has_file(key)
+        }
+        orphans = [key for key in gone if _below(key, scope)]
+        if scope is not None and orphans:
+            orphans = self._not_taken_elsewhere(orphans, lock, keys)
         try:
-            return lock, make_plan(list(desired), lock, client)
+            return lock, make_plan(list(desired), lock, client, gone=gone, orphans=orphans)
         except ApiError as exc:
             raise ApiError(f"reading the remote call targets: {exc}", exc.status) from None
 
+    def _has_file(self, key: str) -> bool:
+        """Whether a lock key's file is there: a payload file by its path, a queue file by
+        its path without extension (anything at the path counts, a folder does not)."""
+        base = str(self.root / key)
+        candidates = [Path(base), *(Path(base + suffix) for suffix in YAML_SUFFIXES)]
+        return any(os.path.lexists(path) and not path.is_dir() for path in candidates)
+
+    def _not_taken_elsewhere(self, orphans: list[str], lock: Lock, selected: set[str]) -> list[str]:
+        """The orphans of a plan of some paths whose name no unselected queue of the
+        repository has: such a queue is its successor (a whole plan shows it moved), and
+        its call target must not be parked."""
+        rest = tuple(
+            (path, root)
+            for path, root in self.project.all_queues()
+            if queue_id(path, self.root) not in selected
+        )
+        names = {
+            d.name for d in self.project.desired(Selection(rest)) if not isinstance(d, Diagnostic)
+        }
+        return [key for key in orphans if lock.entries[key].name not in names]
+
     def backups(self) -> Path:
-        """The backups folder, created now: a push that could not back up must not start."""
+        """The backups folder, created now: a push that could not back up must not start,
+        and one that would write through a link out of the repository is refused."""
+        from calltmpl.lockfile import state_folder
+
+        state_folder(self.root, create=True)
         folder = self.root / BACKUPS
+        try:
+            outside = escapes(folder, self.root)
+        except (OSError, RuntimeError):  # a loop of links
+            outside = True
+        if outside:
+            raise UsageError(
+                f"{shown_path(folder)} links outside the repository; not writing backups "
+                "through it: remove the link"
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe = folder / ".writable"
@@ -188,11 +279,38 @@ class Repository:
         backups: Path,
         *,
         force: bool = False,
+        prune: bool = False,
         progress: Callable[[int, Result], None] | None = None,
     ) -> list[Result]:
-        """Apply the plan (recording each push in the lock), then verify what was sent."""
+        """Apply the plan (recording each push in the lock), then verify what was sent.
+        Orphans are parked only when ``prune``."""
         from calltmpl.push import apply
 
         if progress is None:
-            return apply(plan, client, lock, backups, force=force)
-        return apply(plan, client, lock, backups, force=force, progress=progress)
+            return apply(plan, client, lock, backups, force=force, prune=prune)
+        return apply(plan, client, lock, backups, force=force, prune=prune, progress=progress)
+
+
+def _below(key: str, scope: tuple[str, ...] | None) -> bool:
+    """Whether a lock key lies below one of the folders of ``scope`` (None: everywhere)."""
+    if scope is None:
+        return True
+    return any(folder == "" or key.startswith(folder + "/") for folder in scope)
+
+
+def lock_wait(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds to wait for another command's push lock: ``CALLTMPL_LOCK_WAIT``, else 30."""
+    from calltmpl.lockfile import LOCK_WAIT, LOCK_WAIT_VARIABLE
+
+    value = (os.environ if environ is None else environ).get(LOCK_WAIT_VARIABLE, "").strip()
+    if not value:
+        return LOCK_WAIT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not (math.isfinite(seconds) and 0 <= seconds <= 86400):
+        raise UsageError(
+            f"{LOCK_WAIT_VARIABLE}={value[:40]!r} is not a number of seconds (0-86400)"
+        )
+    return seconds

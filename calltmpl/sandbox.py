@@ -20,8 +20,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from calltmpl.errors import UsageError
 from calltmpl.sandbox_http import TARGETS, Server
-from calltmpl.sandbox_store import FAULT_KINDS, Json, Settings, Store, make_fault, non_negative
+from calltmpl.sandbox_store import (
+    FAULT_KINDS,
+    Json,
+    Reply,
+    Settings,
+    Store,
+    make_fault,
+    non_negative,
+    seeded,
+)
 
 __all__ = ["FAULT_KINDS", "Sandbox", "serve"]
 
@@ -121,6 +131,19 @@ class Sandbox:
         with self._store.lock:
             return list(self._store.issued)
 
+    def seed(self, targets: list[Any]) -> list[int]:
+        """Add call targets (``{name, configuration, phoneNumbers?, id?}`` each) as if made
+        in the Mindful UI: at once, bypassing the rate limit and the read cache. A name the
+        sandbox already holds is skipped; ValueError names a bad item, and then nothing is
+        added. Returns the ids of the targets added."""
+        return self._store.seed(targets)
+
+    def answer(self, method: str, path: str, body: Any, *, status: int = 200) -> None:
+        """From now on (until :meth:`reset`), answer ``method path`` of the API with ``body``,
+        to rehearse a remote that answers something unexpected (a bearer token is still
+        required)."""
+        self._store.set_answer(method, path, Reply(status, body))
+
     def edit(self, target_id: int, changes: dict[str, Any]) -> None:
         """Merge ``changes`` into a target's configuration as the Mindful UI would: at once,
         bypassing the rate limit and the read cache. KeyError for an unknown id."""
@@ -139,6 +162,37 @@ class Sandbox:
         self.stop()
 
 
+def read_seed(path: Path) -> list[Any]:
+    """The call targets of a seed file: a JSON list of them, the API's list answer
+    ``{"data": [...]}`` (items possibly wrapped as ``{"callTarget": {...}}``), or a sandbox
+    state file ``{"targets": [...]}``. :class:`UsageError` names the file and what is wrong."""
+    from calltmpl import parsing
+    from calltmpl.paths import read_text
+
+    shown = str(path)
+    try:
+        document = parsing.load_json(read_text(path))
+    except parsing.ParseError as exc:
+        raise UsageError(f"{shown}:{exc.line}:{exc.column}: {exc.message}") from None
+    items = document
+    if isinstance(document, dict):
+        items = document.get("data", document.get("targets"))
+    if not isinstance(items, list):
+        raise UsageError(
+            f'{shown}: expected a list of call targets, {{"data": [...]}} or {{"targets": [...]}}'
+        )
+    targets = [
+        item["callTarget"] if isinstance(item, dict) and "callTarget" in item else item
+        for item in items
+    ]
+    for index, item in enumerate(targets):
+        try:
+            seeded(item, index)
+        except ValueError as exc:
+            raise UsageError(f"{shown}: {exc}") from None
+    return targets
+
+
 def serve(
     port: int,
     state_file: Path | None,
@@ -146,12 +200,19 @@ def serve(
     client_secret: str,
     *,
     ready: Callable[[str], None] | None = None,
+    seed: list[Any] | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C), for ``calltmpl sandbox``. ``ready`` receives the URL
-    once the port is bound, so the CLI can show it (port 0 picks a free one)."""
+    once the port is bound, so the CLI can show it (port 0 picks a free one); ``seed`` call
+    targets are added first (see :meth:`Sandbox.seed`)."""
     sandbox = Sandbox(
         port=port, client_id=client_id, client_secret=client_secret, state_file=state_file
     )
+    if seed:
+        try:
+            sandbox.seed(seed)
+        except ValueError as exc:
+            raise UsageError(f"cannot seed the sandbox: {exc}") from None
     sandbox.start()
     try:
         if ready is not None:

@@ -164,6 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise Refusal(404, "not found")
         if not self.store.token_valid(self._bearer()):
             return _invalid_token()
+        canned = self.store.answer_for(self.command, path)
+        if canned is not None:
+            return canned
         found = _TARGET_PATH.fullmatch(path)
         if found is None:
             raise Refusal(404, "not found")

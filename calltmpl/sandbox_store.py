@@ -32,6 +32,7 @@ __all__ = [
     "Store",
     "make_fault",
     "non_negative",
+    "seeded",
     "target_fields",
 ]
 
@@ -131,6 +132,7 @@ class Store:
         self.log: list[Json] = []
         self.last_write: float | None = None
         self.snapshots: dict[int, tuple[float, Any]] = {}
+        self.answers: dict[tuple[str, str], Reply] = {}  # canned answers, for tests
 
     # --- tokens ---
 
@@ -181,6 +183,17 @@ class Store:
         with self.lock:
             self.faults.clear()
             self.log.clear()
+            self.answers.clear()
+
+    # --- canned answers ---
+
+    def set_answer(self, method: str, path: str, reply: Reply) -> None:
+        with self.lock:
+            self.answers[(method.upper(), path)] = reply
+
+    def answer_for(self, method: str, path: str) -> Reply | None:
+        with self.lock:
+            return self.answers.get((method, path))
 
     # --- call targets ---
 
@@ -222,6 +235,35 @@ class Store:
             target = {"id": target_id, **_stored(fields)}
             self.targets[target_id] = target
             return self._accepted(target)
+
+    def seed(self, items: list[Any]) -> list[int]:
+        """Add call targets as if made in the Mindful UI: at once, not rate limited, not
+        cached. Each item is ``{name, configuration, phoneNumbers?, id?}``; an item whose
+        name the sandbox already holds is skipped. ValueError names the first bad item, and
+        then nothing is added. The ids of the added targets, in order."""
+        with self.lock:
+            taken = {t["name"] for t in self.targets.values()}
+            added: dict[int, Json] = {}
+            next_id = self.next_id
+            for index, item in enumerate(items):
+                target = seeded(item, index)
+                wanted = target.pop("id", None)
+                if target["name"] in taken:
+                    continue
+                if wanted is None:
+                    while next_id in self.targets or next_id in added:
+                        next_id += 1
+                    wanted = next_id
+                if wanted in self.targets or wanted in added:
+                    raise ValueError(f"item {index + 1}: id {wanted} is taken")
+                added[wanted] = {"id": wanted, **target}
+                taken.add(target["name"])
+                next_id = max(next_id, wanted + 1)
+            self.targets.update(added)
+            self.next_id = max(self.next_id, next_id)
+            self.snapshots.clear()
+            self._save()
+            return list(added)
 
     def edit(self, target_id: int, changes: Json) -> Json:
         """A change made in the Mindful UI: immediate, not rate limited, not cached."""
@@ -272,6 +314,23 @@ def _stored(fields: Fields) -> Json:
         "configuration": copy.deepcopy(fields.configuration),
         "phoneNumbers": dict(fields.phone_numbers),
     }
+
+
+def seeded(item: Any, index: int) -> Json:
+    """A seeded call target, checked as a create would be (an id may be given)."""
+    where = f"item {index + 1}"
+    if not isinstance(item, dict):
+        raise ValueError(f"{where} is not an object")
+    wanted = item.get("id")
+    if wanted is not None and (type(wanted) is not int or wanted < 1):
+        raise ValueError(f"{where}: id must be a positive integer")
+    body = {k: v for k, v in item.items() if k != "id"}
+    try:
+        fields = target_fields({"data": body}, None)
+    except Refusal as refusal:
+        raise ValueError(f"{where}: {refusal}") from None
+    target = _stored(fields)
+    return target if wanted is None else {**target, "id": wanted}
 
 
 def _load(path: Path) -> tuple[dict[int, Json], int]:

@@ -15,10 +15,46 @@ from dataclasses import dataclass
 from calltmpl import catalog, codes
 from calltmpl.diagnostics import Diagnostic
 
+# The comment's head and codes. Matching is linear: each character has one way to match (a
+# code may hold single dashes, never `--`, which starts the reason), and possessive
+# quantifiers never give characters back. The end of the line is checked in Python.
 _COMMENT = re.compile(
-    r"#[-+]?\s*calltmpl:\s*(?P<kind>disable-file|disable)\s*=\s*(?P<codes>[A-Za-z0-9_,\- ]*?)"
-    r"\s*(?:--\s*(?P<reason>.*?))?\s*(?:[-+]?#\})?\s*$"
+    r"#[-+]?\s*+calltmpl:\s*+(?P<kind>disable-file|disable)\s*+=\s*+"
+    r"(?P<codes>(?:[A-Za-z0-9_, ]|-(?!-))*+)(?:\s*+--(?P<reason>.*))?"
 )
+_SPACE = re.compile(r"\s*+")
+
+
+def _comment(line: str) -> tuple[int, str, str, str] | None:
+    """(column, kind, codes, reason) of the suppression comment on ``line``, if any.
+
+    The comment runs to the end of the line, where a Jinja comment's ``#}`` (or ``-#}``)
+    may close it; codes are letters, digits, ``_``, ``,``, spaces and single dashes.
+    """
+    end = len(line.rstrip())
+    for match in _COMMENT.finditer(line):
+        kind, codes_text, reason = match.group("kind", "codes", "reason")
+        if reason is not None:
+            return match.start() + 1, kind, codes_text, _strip_close(reason)
+        rest = _SPACE.match(line, match.end()).end()  # type: ignore[union-attr]
+        if rest >= end:  # nothing but spaces after the codes
+            return match.start() + 1, kind, codes_text, ""
+        close = line.startswith("#}", rest) and rest + 2 == end
+        if close and rest == match.end() and codes_text.endswith("-"):
+            return match.start() + 1, kind, codes_text[:-1], ""  # `-#}`
+        if close or (line[rest] in "+-" and line.startswith("#}", rest + 1) and rest + 3 == end):
+            return match.start() + 1, kind, codes_text, ""
+    return None
+
+
+def _strip_close(reason: str) -> str:
+    """A reason without the Jinja comment's closing ``#}``, ``-#}`` or ``+#}``."""
+    reason = reason.rstrip()
+    if reason.endswith("#}"):
+        reason = reason[:-2]
+        if reason.endswith(("-", "+")):
+            reason = reason[:-1]
+    return reason.strip()
 
 
 @dataclass(frozen=True)
@@ -59,18 +95,12 @@ def scan(file: str, text: str) -> list[Suppression]:
         return []
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
-        match = _COMMENT.search(line)
-        if match is not None:
-            selectors = tuple(s.strip() for s in match.group("codes").split(",") if s.strip())
+        comment = _comment(line) if "calltmpl:" in line else None
+        if comment is not None:
+            column, kind, codes_text, reason = comment
+            selectors = tuple(s.strip() for s in codes_text.split(",") if s.strip())
             found.append(
-                Suppression(
-                    file,
-                    number,
-                    match.start() + 1,
-                    selectors,
-                    match.group("kind") == "disable-file",
-                    (match.group("reason") or "").strip(),
-                )
+                Suppression(file, number, column, selectors, kind == "disable-file", reason)
             )
     return found
 

@@ -10,23 +10,43 @@ least one error finding; 2 usage error, unreadable path or invalid settings; pus
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
-from calltmpl.cli import check, remote
-from calltmpl.errors import CalltmplError
+from calltmpl import redact
+from calltmpl.cli import adopt, check, remote
+from calltmpl.cli.common import echo
+from calltmpl.errors import INTERNAL, CalltmplError
+from calltmpl.reporters import printable
 
 
 class _Main(click.Group):
     """The group whose invocation ends every command, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            code = super().invoke(ctx)
-        except CalltmplError as exc:
-            click.echo(f"calltmpl: error: {exc}", err=True)
-            code = exc.exit_code
+        """Run the command with a redactor that knows the credentials of the environment
+        (and learns every token the API client obtains): all output passes it."""
+        redactor = redact.Redactor()
+        redactor.add_environment(os.environ)
+        with redact.active(redactor):
+            try:
+                code = super().invoke(ctx)
+            except CalltmplError as exc:
+                echo(f"calltmpl: error: {printable(str(exc))}", err=True)
+                code = exc.exit_code
+            except (click.exceptions.Exit, click.ClickException, click.Abort):
+                raise
+            except Exception as exc:  # a bug: said in one line, never as a traceback
+                if os.environ.get("CALLTMPL_DEBUG"):
+                    raise
+                echo(
+                    f"calltmpl: internal error: {type(exc).__name__}: {printable(str(exc))[:500]}"
+                    " (set CALLTMPL_DEBUG=1 to see where; please report it)",
+                    err=True,
+                )
+                code = INTERNAL
         ctx.exit(code if isinstance(code, int) else 0)
 
 
@@ -36,7 +56,7 @@ def main() -> None:
     """Mindful call targets as code: render queue files through templates, lint the payloads."""
 
 
-for _command in (*check.COMMANDS, *remote.COMMANDS):
+for _command in (*check.COMMANDS, *remote.COMMANDS, adopt.import_command):
     main.add_command(_command)
 
 __all__ = ["main"]

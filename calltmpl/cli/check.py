@@ -13,6 +13,7 @@ from calltmpl.cli.common import (
     OK,
     PATHS,
     config_option,
+    echo,
     print_diagnostics,
     repository,
 )
@@ -58,17 +59,17 @@ def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path 
         problems = out_of_date(outputs)
         for path, state in problems:
             extra = " (no queue renders it)" if state == "extra" else ""
-            click.echo(f"{shown_path(path)}: {state}{extra}")
+            echo(f"{shown_path(path)}: {state}{extra}")
         if problems:
-            click.echo(
+            echo(
                 f"{len(problems)} output file(s) out of date; run `calltmpl render "
                 f"--out {shown_path(folder)}`"
             )
             return FINDINGS
-        click.echo(f"{len(outputs.documents)} output file(s) up to date")
+        echo(f"{len(outputs.documents)} output file(s) up to date")
         return OK
     written = write(outputs)
-    click.echo(
+    echo(
         f"rendered {len(outputs.documents)} call target(s) into {shown_path(folder)}"
         f" ({written} written, {len(outputs.documents) - written} unchanged)"
     )
@@ -82,7 +83,7 @@ def _print_one(repo: Repository, paths: tuple[Path, ...]) -> int:
     if isinstance(result, Diagnostic):
         print_diagnostics("text", [result], [shown_path(paths[0])], repo.root, err=True)
         return FINDINGS
-    click.echo(payload_document(result.target), nl=False)
+    echo(payload_document(result.target), nl=False)
     return OK
 
 
@@ -168,11 +169,11 @@ def rules_command(output_format: str) -> int:
             }
             for e in entries
         ]
-        click.echo(json.dumps({"rules": listing}, indent=2))
+        echo(json.dumps({"rules": listing}, indent=2))
         return OK
     width = max(len(e.name) for e in entries)
     for e in entries:
-        click.echo(f"{e.code}  {e.name:<{width}}  {e.severity!s:<7}  {e.summary}")
+        echo(f"{e.code}  {e.name:<{width}}  {e.severity!s:<7}  {e.summary}")
     return OK
 
 
@@ -185,8 +186,8 @@ def rule_command(code_or_name: str) -> int:
         raise UsageError(catalog.unknown_message(code_or_name))
     origin = f", reference item {entry.reference}" if entry.reference.startswith("3.") else ""
     origin = ", inferred" if entry.reference == "inferred" else origin
-    click.echo(f"{entry.code} {entry.name} ({entry.severity} by default{origin})\n")
-    click.echo(entry.explanation)
+    echo(f"{entry.code} {entry.name} ({entry.severity} by default{origin})\n")
+    echo(entry.explanation)
     return OK
 
 

@@ -1,4 +1,9 @@
-"""What every command shares: options, exit codes, opening the repository, printing findings."""
+"""What every command shares: options, exit codes, opening the repository, printing findings.
+
+Every byte a command prints passes :func:`echo` (or :func:`confirm`'s prompt): the one place
+output is redacted, by the invocation's :class:`~calltmpl.redact.Redactor`, which knows the
+credentials of the ``MINDFUL_*`` variables and every token the API client obtained.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from calltmpl import redact
 from calltmpl.config import CONFIG_NAME
 from calltmpl.diagnostics import Diagnostic, Severity
 from calltmpl.errors import FINDINGS, OK, PENDING, REMOTE_FAILED, USAGE
@@ -18,9 +24,19 @@ from calltmpl.reporters import REPORTERS, Context
 from calltmpl.repository import Repository
 from calltmpl.suppress import Suppression
 
-__all__ = ["FINDINGS", "OK", "PENDING", "REMOTE_FAILED", "USAGE"]
+__all__ = ["FINDINGS", "OK", "PENDING", "REMOTE_FAILED", "USAGE", "confirm", "echo"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
+    """Print, with every credential in every form redacted: the only way a command prints."""
+    click.echo(redact.current().redact(message), nl=nl, err=err)
+
+
+def confirm(question: str) -> bool:
+    """Ask on stderr (default no), the question redacted like everything printed."""
+    return click.confirm(redact.current().redact(question), default=False, err=True)
 
 
 def config_option(command: F) -> F:
@@ -59,7 +75,7 @@ def print_diagnostics(
         color=output_format == "text" and _colour(),
         version=_version(),
     )
-    click.echo(REPORTERS[output_format](context), nl=False, err=err)
+    echo(REPORTERS[output_format](context), nl=False, err=err)
 
 
 def _colour() -> bool:

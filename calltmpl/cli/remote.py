@@ -1,10 +1,10 @@
 """Commands that speak to the Mindful API: plan, push, and the local sandbox.
 
-``plan`` exits 0 when everything is in sync and 4 when changes are pending (create, update or
-drift), so CI can tell the two apart by the exit code alone (like Terraform's
-``-detailed-exitcode``, whose 2 is taken here by usage errors). Both lint first: 1 when a
-selected call target has an error finding, 2 for usage and settings errors, 3 when the remote
-refused or failed.
+``plan`` exits 0 when everything is in sync and 4 when changes are pending (anything but
+``unchanged``: a create, an update, a move, an orphan, drift, a conflict or a pending create),
+so CI can tell the two apart by the exit code alone (like Terraform's ``-detailed-exitcode``,
+whose 2 is taken here by usage errors). Both lint first: 1 when a selected call target has an
+error finding, 2 for usage and settings errors, 3 when the remote refused or failed.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from calltmpl.cli.common import (
     PENDING,
     REMOTE_FAILED,
     config_option,
+    confirm,
+    echo,
     print_diagnostics,
     repository,
 )
@@ -60,15 +62,18 @@ def plan_command(
     paths: tuple[Path, ...], output_format: str, verbose: bool, config: Path | None
 ) -> int:
     """Show what a push would change, per queue, writing nothing: create, update (with each
-    member's remote and new value), unchanged or drifted. Exit 0 in sync, 4 changes pending."""
+    member's remote and new value), moved (a renamed queue file), orphan (a lock entry whose
+    file is gone), drifted, conflict, pending (a create with no answer yet) or unchanged.
+    Exit 0 in sync, 4 changes pending."""
     repo = repository(config, paths)
     prepared = repo.prepare(list(paths))
     if _blocked(repo, prepared, output_format):
         return FINDINGS
-    with repo.client(_log(verbose)) as client:
-        _, plan = repo.plan(prepared.desired, client)
+    # Shared: waits for a running push rather than reading half of its work.
+    with repo.locked(shared=True), repo.client(_log(verbose)) as client:
+        _, plan = repo.plan(prepared.desired, client, scope=prepared.scope)
     if output_format == "json":
-        click.echo(json.dumps({"pending": plan.pending, "plan": _plan_json(plan)}, indent=2))
+        echo(json.dumps({"pending": plan.pending, "plan": _plan_json(plan)}, indent=2))
     else:
         _print_plan(plan)
     return PENDING if plan.pending else OK
@@ -80,6 +85,12 @@ def plan_command(
     "--yes", is_flag=True, help="Apply without asking (needed when stdin is no terminal)."
 )
 @click.option("--force", is_flag=True, help="Overwrite call targets edited outside calltmpl.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Park the call targets of orphans (lock entries whose file is gone): callback "
+    "processing and registration off, nothing else changed; then drop their lock entries.",
+)
 @_FORMAT
 @_VERBOSE
 @config_option
@@ -87,30 +98,33 @@ def push_command(
     paths: tuple[Path, ...],
     yes: bool,
     force: bool,
+    prune: bool,
     output_format: str,
     verbose: bool,
     config: Path | None,
 ) -> int:
     """Lint, show the plan, ask, and apply it to the Mindful API. Nothing is sent when a
-    selected call target has an error finding. Exit 3 when the remote refused or failed one
-    (the others are still applied)."""
+    selected call target has an error finding. Orphans are left alone unless --prune. Exit 3
+    when the remote refused or failed one (the others are still applied)."""
     repo = repository(config, paths)
     prepared = repo.prepare(list(paths))
     if _blocked(repo, prepared, output_format):
         return FINDINGS
     if not yes and not sys.stdin.isatty():
         raise UsageError("stdin is not a terminal, so nobody can confirm: add --yes to push")
-    with repo.client(_log(verbose)) as client:
-        lock, plan = repo.plan(prepared.desired, client)
+    # One push at a time, from reading calltmpl.lock to writing its last entry.
+    with repo.locked(), repo.client(_log(verbose)) as client:
+        lock, plan = repo.plan(prepared.desired, client, scope=prepared.scope)
         if output_format == "text":
             _print_plan(plan)
         backups = repo.backups()
-        if not plan.pending:
-            # Sends nothing; records the ids of targets matched by name in the lock file.
-            repo.apply(plan, client, lock, backups)
-            return _finish(output_format, plan, [])
-        if not yes and not click.confirm("Apply this plan?", default=False, err=True):
-            click.echo("nothing pushed", err=True)
+        if not any(s.action != "unchanged" and (prune or s.action != "orphan") for s in plan.steps):
+            # Sends nothing; records the ids of targets matched by name in the lock file, and
+            # leaves orphans alone (which the summary says).
+            results = repo.apply(plan, client, lock, backups)
+            return _finish(output_format, plan, results if plan.pending else [])
+        if not yes and not confirm("Apply this plan?"):
+            echo("nothing pushed", err=True)
             return OK
         done: list[Result] = []
         report = _progress(len(plan.steps), output_format)
@@ -120,41 +134,54 @@ def push_command(
             report(index, result)
 
         try:
-            results = repo.apply(plan, client, lock, backups, force=force, progress=progress)
-        except KeyboardInterrupt:
-            click.echo(
-                "\ninterrupted: what was applied so far is recorded in calltmpl.lock", err=True
+            results = repo.apply(
+                plan, client, lock, backups, force=force, prune=prune, progress=progress
             )
+        except KeyboardInterrupt:
+            echo("\ninterrupted: what was applied so far is recorded in calltmpl.lock", err=True)
             return _finish(output_format, plan, done, interrupted=True)
     return _finish(output_format, plan, results)
 
 
 @click.command("sandbox")
-@click.option("--port", type=int, default=8080, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free one).",
+)
 @click.option(
     "--state",
     "state_file",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Keep the call targets in this JSON file between runs.",
 )
-def sandbox_command(port: int, state_file: Path | None) -> int:
-    """Run a stand-in Mindful API on 127.0.0.1, to rehearse a push (e.g. in CI). It accepts
-    MINDFUL_CLIENT_ID / MINDFUL_CLIENT_SECRET when set, else sandbox / sandbox-secret."""
+@click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Start with the call targets of this JSON file (a list of them, the API's "
+    '{"data": [...]}, or a --state file); names already held are skipped.',
+)
+def sandbox_command(port: int, state_file: Path | None, seed_file: Path | None) -> int:
+    """Run a stand-in Mindful API on 127.0.0.1, to rehearse a push or an import (e.g. in CI).
+    It accepts MINDFUL_CLIENT_ID / MINDFUL_CLIENT_SECRET when set, else sandbox /
+    sandbox-secret."""
     client_id = os.environ.get("MINDFUL_CLIENT_ID") or "sandbox"
     client_secret = os.environ.get("MINDFUL_CLIENT_SECRET") or "sandbox-secret"
 
     def ready(url: str) -> None:
-        click.echo(f"Mindful sandbox on {url} (Ctrl-C stops it); point calltmpl at it with:")
-        click.echo(f"  export MINDFUL_API_URL={url} MINDFUL_TOKEN_URL={url}/oauth2/token")
+        echo(f"Mindful sandbox on {url} (Ctrl-C stops it); point calltmpl at it with:")
+        echo(f"  export MINDFUL_API_URL={url} MINDFUL_TOKEN_URL={url}/oauth2/token")
         if "MINDFUL_CLIENT_SECRET" not in os.environ:  # the user's own secret is never shown
-            click.echo(
-                f"  export MINDFUL_CLIENT_ID={client_id} MINDFUL_CLIENT_SECRET={client_secret}"
-            )
+            echo(f"  export MINDFUL_CLIENT_ID={client_id} MINDFUL_CLIENT_SECRET={client_secret}")
 
     from calltmpl import sandbox
 
+    seed = sandbox.read_seed(seed_file) if seed_file is not None else None
     try:
-        sandbox.serve(port, state_file, client_id, client_secret, ready=ready)
+        sandbox.serve(port, state_file, client_id, client_secret, ready=ready, seed=seed)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot run the sandbox on port {port}: {exc}") from None
     return OK
@@ -167,7 +194,7 @@ def _blocked(repo: Repository, prepared: Prepared, output_format: str) -> bool:
     """Print why nothing may be sent, if so: error findings, or targets that failed to build."""
     if prepared.lint_errors:
         print_diagnostics(output_format, prepared.lint_errors, prepared.checked, repo.root)
-        click.echo("nothing was sent: fix the errors first", err=True)
+        echo("nothing was sent: fix the errors first", err=True)
         return True
     if prepared.failures:
         print_diagnostics(output_format, prepared.failures, prepared.checked, repo.root)
@@ -176,7 +203,7 @@ def _blocked(repo: Repository, prepared: Prepared, output_format: str) -> bool:
 
 
 def _log(verbose: bool) -> Callable[[str], None] | None:
-    return (lambda line: click.echo(line, err=True)) if verbose else None
+    return (lambda line: echo(line, err=True)) if verbose else None
 
 
 # --- output --------------------------------------------------------------------------------
@@ -197,18 +224,10 @@ def _print_plan(plan: Plan) -> None:
     for step in plan.steps:
         ident = f" (id {step.target_id})" if step.target_id is not None else ""
         note = f": {step.note}" if step.note else ""
-        click.echo(
-            f"{step.action:<10} {step.desired.file:<{width}}  {step.desired.name!r}{ident}{note}"
-        )
+        echo(f"{step.action:<10} {step.desired.file:<{width}}  {step.desired.name!r}{ident}{note}")
         for change in step.changes if step.action != "unchanged" else ():
-            click.echo(
-                f"             {change.pointer}: {_value(change.remote)} -> {_value(change.new)}"
-            )
-    counts = {
-        a: sum(s.action == a for s in plan.steps)
-        for a in ("create", "update", "drifted", "unchanged")
-    }
-    click.echo("Plan: " + ", ".join(f"{n} {a}" for a, n in counts.items()) + ".")
+            echo(f"             {change.pointer}: {_value(change.remote)} -> {_value(change.new)}")
+    echo("Plan: " + ", ".join(f"{n} {a}" for a, n in plan.counts().items()) + ".")
 
 
 def _plan_json(plan: Plan) -> list[dict[str, Any]]:
@@ -244,9 +263,9 @@ def _progress(total: int, output_format: str) -> Any:
             return
         line = f"[{index + 1}/{total}] {result.result} {result.step.desired.file}"
         if live:
-            click.echo(f"\r\x1b[2K{line}", nl=index + 1 == total)
+            echo(f"\r\x1b[2K{line}", nl=index + 1 == total)
         else:
-            click.echo(line)
+            echo(line)
 
     return report
 
@@ -270,17 +289,31 @@ def _finish(
                 for r in results
             ],
         }
-        click.echo(json.dumps(document, indent=2))
+        echo(json.dumps(document, indent=2))
     elif not results and not interrupted:
-        click.echo("Nothing to push: every call target is in sync.")
+        echo("Nothing to push: every call target is in sync.")
     else:
         _summary(results)
+        _orphans_left(results)
     if failed or interrupted:
         if output_format == "text":
             names = ", ".join(r.step.desired.file for r in failed)
-            click.echo(f"{len(failed)} call target(s) not pushed: {names}", err=True)
+            echo(f"{len(failed)} call target(s) not pushed: {names}", err=True)
         return REMOTE_FAILED
     return OK
+
+
+def _orphans_left(results: list[Result]) -> None:
+    """One line per orphan left alone, and how to park them."""
+    left = [r for r in results if r.result == "orphan"]
+    for r in left:
+        ident = f"call target {r.target_id}" if r.target_id is not None else "its lock entry"
+        echo(f"orphan left alone: {r.step.desired.file} ({r.step.desired.name!r}), {ident}")
+    if left:
+        echo(
+            "hint: `calltmpl push --prune` parks their call targets (callback processing and "
+            "registration off, nothing else changed) and drops their lock entries"
+        )
 
 
 def _summary(results: list[Result]) -> None:
@@ -291,7 +324,7 @@ def _summary(results: list[Result]) -> None:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
-        click.echo(
+        echo(
             "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
             + ("  " + row[3] if row[3] else "")
         )
