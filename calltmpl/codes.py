@@ -150,12 +150,13 @@ PAYLOAD_SHAPE = Code(
 UNUSED_VARIABLE = Code(
     "CT006",
     "unused-variable",
-    W,
+    E,
     """
     A queue variable no template reads, most likely a typo.
 
     Why: the built-in templates give every member a default, so a misspelt member name in a
-    queue file silently keeps the default instead of your value.
+    queue file silently keeps the default instead of your value, in production. An error by
+    default; `lint: severity: {CT006: warning}` in calltmpl.yaml lowers it.
     Bad:  minCallbackNumberLenght: 11
     Good: minCallbackNumberLength: 11
     """,
@@ -186,6 +187,20 @@ LINK_OUTSIDE = Code(
     Good: queues/shared.yaml, a file of this repository
     """,
     fatal=True,
+)
+UNMATCHED_QUEUE_FILE = Code(
+    "CT009",
+    "queue-file-unmatched",
+    E,
+    """
+    A YAML file in a queue folder that no `queues` glob of calltmpl.yaml matches.
+
+    Why: it looks like a queue file, but it is never rendered, linted or pushed, so the call
+    target it describes silently stays as it is in Mindful. Rename it, or widen `queues:`; a
+    file kept there on purpose is silenced with `per-file-ignores`.
+    Bad:  queues: ["queues/*.yaml"]       and the file queues/sales/inbound.yaml
+    Good: queues: ["queues/**/*.yaml"]
+    """,
 )
 
 TEMPLATE_NOT_FOUND = Code(
@@ -343,6 +358,21 @@ UNKNOWN_MEMBER = Code(
     Good: timezone: America/Chicago
     """,
 )
+MEMBERS_DROPPED = Code(
+    "CT203",
+    "members-dropped",
+    E,
+    """
+    A template overrides a block of a built-in template and leaves members out.
+
+    Why: the built-in writes every member; a block overridden without some of them renders a
+    call target that lacks them, and a push sends the short body, which resets them in
+    Mindful. Reported at the overriding `{% block %}` when the built-in, rendered with the
+    same queue variables, writes members the queue's call target lacks.
+    Bad:  {% block retries %}  maxCallbackRetries: 4{% endblock %}   (six members dropped)
+    Good: {% block retries %}{{ super() }}{% endblock %}, or every member of the block
+    """,
+)
 
 ALL: tuple[Code, ...] = (
     QUEUE_SYNTAX,
@@ -353,6 +383,7 @@ ALL: tuple[Code, ...] = (
     UNUSED_VARIABLE,
     UNUSED_SUPPRESSION,
     LINK_OUTSIDE,
+    UNMATCHED_QUEUE_FILE,
     TEMPLATE_NOT_FOUND,
     TEMPLATE_SYNTAX,
     UNDEFINED_VARIABLE,
@@ -364,4 +395,5 @@ ALL: tuple[Code, ...] = (
     TEMPLATE_BUDGET,
     SCHEMA,
     UNKNOWN_MEMBER,
+    MEMBERS_DROPPED,
 )

@@ -22,7 +22,7 @@ from calltmpl.paths import MAX_YAML_BYTES, UnreadableFile, glob_root, read_text,
 
 CONFIG_NAME = "calltmpl.yaml"
 DEFAULT_TEMPLATES = ("templates",)
-DEFAULT_QUEUES = ("queues/**/*.yaml",)
+DEFAULT_QUEUES = ("queues/**/*.yaml", "queues/**/*.yml")
 DEFAULT_OUTPUT = "build"
 
 
@@ -122,7 +122,8 @@ def read_config(config_file: Path, shown_as: str | None = None) -> Settings:
     try:
         data = parsing.load_yaml(text)
     except parsing.ParseError as exc:
-        raise ConfigError(shown, exc.line, exc.column, exc.message) from None
+        hint = f" ({exc.hint})" if exc.hint else ""
+        raise ConfigError(shown, exc.line, exc.column, exc.message + hint) from None
     reader = _Reader(shown, text)
     data = {} if data is None else data
     if not isinstance(data, Mapping):

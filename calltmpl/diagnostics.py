@@ -71,10 +71,12 @@ class Diagnostic:
 class Location(NamedTuple):
     """Where a finding is shown: 1-based line and column of a file; ``queue`` names the queue
     rendered when the place is in a template; ``note`` is said after the message (e.g. where
-    a default came from)."""
+    a default came from); ``hint``, when the place itself shows what to do, replaces the
+    finding's hint (e.g. an unquoted +number that YAML read as a number)."""
 
     file: str
     line: int
     column: int
     queue: str = ""
     note: str = ""
+    hint: str = ""

@@ -92,6 +92,7 @@ class ParseError(CalltmplError):
     message: str
     line: int
     column: int
+    hint: str = ""  # what to do, when the cause is known (see calltmpl.yamlerrors)
 
     def __str__(self) -> str:
         return f"{self.line}:{self.column}: {self.message}"

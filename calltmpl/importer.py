@@ -191,7 +191,7 @@ def _select(
 def _queue_names(repo: Repository) -> dict[str, str]:
     """The name of every queue of the repository that renders, with its file."""
     found: dict[str, str] = {}
-    for desired in repo.project.desired(repo.select([])):
+    for desired in repo.project.desired(repo.select([], ignore_unmatched=True)):
         if not isinstance(desired, Diagnostic):
             found.setdefault(desired.name, desired.file)
     return found

@@ -22,7 +22,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from calltmpl import yamlsafe
+from calltmpl import yamlerrors, yamlsafe
 from calltmpl.errors import ParseError as ParseError
 from calltmpl.positions import Positions as Positions
 from calltmpl.positions import json_positions as json_positions
@@ -50,22 +50,34 @@ def load_yaml(text: str) -> Any:
         yamlsafe.guard_yaml(text)
         return _SAFE.load(text)
     except MarkedYAMLError as exc:
-        raise _parse_error(exc) from None
+        raise _parse_error(exc, text) from None
     except RecursionError:
         raise ParseError("nested too deeply", 1, 1) from None
-    except YAMLError as exc:
-        raise ParseError(str(exc).strip().splitlines()[0], 1, 1) from None
+    except YAMLError as exc:  # a character the reader refuses: its error names no line
+        found = yamlerrors.control_character(text)
+        raise found or ParseError(str(exc).strip().splitlines()[0], 1, 1) from None
     except ParseError:
         raise
     except Exception as exc:  # a constructor's error (`!!int abc`, a 5,000-digit integer)
         raise yamlsafe.bad_scalar(text, exc) from None
 
 
-def _parse_error(exc: MarkedYAMLError) -> ParseError:
+def _parse_error(exc: MarkedYAMLError, text: str) -> ParseError:
+    """The parser's error in plain words, located (see :mod:`calltmpl.yamlerrors`)."""
     mark = exc.problem_mark or exc.context_mark
-    what = " ".join(p for p in (exc.context, exc.problem) if p)
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    return ParseError(what or "invalid YAML", line, column)
+    start = exc.context_mark
+    return yamlerrors.explain(
+        text,
+        yamlerrors.Mark(
+            str(exc.problem or ""),
+            line,
+            column,
+            str(exc.context or ""),
+            start.line + 1 if start is not None else 0,
+            start.column + 1 if start is not None else 0,
+        ),
+    )
 
 
 def load_json(text: str) -> Any:

@@ -15,9 +15,20 @@ from typing import Any
 
 from calltmpl import files, suppress
 from calltmpl.config import CONFIG_NAME, Settings
+from calltmpl.context import ContextCache
 from calltmpl.diagnostics import Diagnostic
+from calltmpl.dropped import dropped_members
 from calltmpl.errors import UsageError
-from calltmpl.lint import ANSWER, CREATE, Subject, lint_set, lint_subject, unused_variables
+from calltmpl.lint import (
+    ANSWER,
+    CREATE,
+    Subject,
+    context_view,
+    lint_set,
+    lint_subject,
+    set_rules_run,
+    unused_variables,
+)
 from calltmpl.lockfile import content
 from calltmpl.outputs import Outputs, expected_outputs
 from calltmpl.parallel import parallel_map
@@ -25,8 +36,17 @@ from calltmpl.paths import shown_path
 from calltmpl.payloads import PayloadFile, load_payload, looks_like_payload, payload_document
 from calltmpl.plan import Desired
 from calltmpl.policy import LintOptions
-from calltmpl.provenance import payload_locator, read_shown
-from calltmpl.queues import discover, load_queue, matches_queue_glob, queue_id
+from calltmpl.provenance import gather, payload_locator, read_shown
+from calltmpl.queues import (
+    discover,
+    in_queue_folder,
+    load_queue,
+    matches_queue_glob,
+    queue_id,
+    same_queue,
+    unmatched,
+    unmatched_file,
+)
 from calltmpl.render import Rendered, Renderer
 from calltmpl.suppress import Suppression
 
@@ -36,11 +56,21 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 @dataclass(frozen=True)
 class Selection:
-    """What a list of paths asks to check: queue files (with their glob root) and payloads."""
+    """What a list of paths asks to check: queue files (with their glob root) and payloads;
+    ``unmatched``, the paths given that select nothing (skipped ones under
+    ``--ignore-unmatched`` aside); ``strays``, the YAML files in queue folders, among or below
+    the paths, that no queue glob matches."""
 
     queues: tuple[tuple[Path, str], ...] = ()
     payloads: tuple[Path, ...] = ()
     complete: bool = False  # every queue of the repository, so every template's findings
+    unmatched: tuple[Path, ...] = ()
+    strays: tuple[Path, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether it checks no call target at all."""
+        return not self.queues and not self.payloads
 
 
 @dataclass(frozen=True)
@@ -62,40 +92,75 @@ class Project:
     # --- selection ---------------------------------------------------------------------
 
     def all_queues(self) -> list[tuple[Path, str]]:
+        """Every queue file of the repository; two files that are one queue (``a.yaml`` and
+        ``a.yml``) are a usage error naming both."""
         if self._queues is None:
-            self._queues = list(discover(self.settings.root, self.settings.queues))
+            found = list(discover(self.settings.root, self.settings.queues))
+            twins = same_queue(found, self.settings.root)
+            if twins is not None:
+                first, second = (shown_path(p) for p in twins)
+                raise UsageError(
+                    f"{first} and {second} are one queue ({queue_id(twins[0], self.root)}: "
+                    "the same path without extension); keep one of them"
+                )
+            self._queues = found
         return list(self._queues)
+
+    @property
+    def root(self) -> Path:
+        return self.settings.root
 
     def select(self, paths: Sequence[Path], *, ignore_unmatched: bool = False) -> Selection:
         """Resolve command-line paths; no path means every queue of the repository."""
+        globs = self.settings.queues
         if not paths:
-            return Selection(tuple(self.all_queues()), complete=True)
+            everywhere = tuple(unmatched(self.root, globs, known=self.all_queues()))
+            return Selection(tuple(self.all_queues()), complete=True, strays=everywhere)
         queues: dict[Path, str] = {}
         payloads: dict[Path, None] = {}
         complete = False
+        nothing: list[Path] = []
+        strays: dict[Path, None] = {}
         for path in paths:
             problem = _unusable(path)
             if problem is not None:
                 raise UsageError(f"{path}: {problem}")
+            found: dict[Path, str] = {}
+            found_payloads: dict[Path, None] = {}
             if path.is_dir():
-                self._select_folder(Path(os.path.abspath(path)), queues, payloads)
+                folder = Path(os.path.abspath(path))
+                self._select_folder(folder, found, found_payloads)
+                strays.update(dict.fromkeys(unmatched(self.root, globs, folder, self.all_queues())))
             elif path.name == CONFIG_NAME:
-                queues.update(self.all_queues())
+                found.update(self.all_queues())
+                strays.update(dict.fromkeys(unmatched(self.root, globs, known=self.all_queues())))
                 complete = True
             elif path.suffix in TEMPLATE_SUFFIXES or self._in_template_folder(path):
-                queues.update(self.queues_using({path}))
+                found.update(self.queues_using({path}))
             elif path.suffix == ".json":
                 if not ignore_unmatched or self._hook_payload(path):
-                    payloads[Path(os.path.abspath(path))] = None
+                    found_payloads[Path(os.path.abspath(path))] = None
             elif path.suffix in YAML_SUFFIXES:
-                root = matches_queue_glob(path, self.settings.root, self.settings.queues)
+                root = matches_queue_glob(path, self.root, globs)
+                if root is None and in_queue_folder(path, self.root, globs):
+                    strays[Path(os.path.abspath(path))] = None
                 if root is not None or not ignore_unmatched:
-                    queues[path.resolve()] = root or ""
+                    found[path.resolve()] = root or ""
             elif not ignore_unmatched:
                 raise UsageError(
                     f"{path}: not a queue file, template, payload .json or {CONFIG_NAME}"
                 )
-        return Selection(tuple(sorted(queues.items())), tuple(payloads), complete)
+            if not found and not found_payloads:
+                nothing.append(path)
+            queues.update(found)
+            payloads.update(found_payloads)
+        return Selection(
+            tuple(sorted(queues.items())),
+            tuple(payloads),
+            complete,
+            tuple(nothing),
+            tuple(strays),
+        )
 
     def _hook_payload(self, path: Path) -> bool:
         """A .json file a hook passes is linted when it is a payload, but not when it is one
@@ -162,12 +227,13 @@ class Project:
         """Render and check the selection: each call target, then the set of them, then the
         suppression comments and the policy's selection and severities."""
         queues = [path for path, _root in selection.queues]
-        found: list[Diagnostic] = []
+        cache, others, missing = self._context(selection, options)
+        jobs = [(path, True) for path in queues] + [(path, False) for path in missing]
+        results = parallel_map(_lint_queue, (self, options), jobs)
+        found = [unmatched_file(path, self.settings.queues) for path in selection.strays]
         labelled: list[tuple[str, dict[str, Any]]] = []
         subjects: list[Callable[[], Subject]] = []
-        for path, (diagnostics, target) in zip(
-            queues, parallel_map(_lint_queue, (self, options), queues), strict=True
-        ):
+        for path, (diagnostics, target) in zip(queues, results, strict=False):
             found.extend(diagnostics)
             if target is not None:
                 labelled.append((shown_path(path), target))
@@ -181,7 +247,10 @@ class Project:
             found.extend(lint_subject(subject, options))
             labelled.append((loaded.file, dict(loaded.target)))
             subjects.append(functools.partial(_same, subject))
-        found.extend(lint_set(labelled, lambda index: subjects[index](), options))
+        rendered = [target for _, target in results]
+        others.extend(self._keep(cache, [*queues, *missing], rendered, len(queues)))
+        others.sort(key=lambda pair: pair[0])  # findings name them in a stable order
+        found.extend(lint_set(labelled, lambda index: subjects[index](), options, others))
         checked = [shown_path(p) for p in (*queues, *selection.payloads)]
         outcome = suppress.apply(
             found,
@@ -191,7 +260,40 @@ class Project:
             options.enabled,
         )
         kept = [d for d in (options.apply(d) for d in outcome.kept) if d is not None]
-        return LintReport(tuple(kept), outcome.suppressed, tuple(checked))
+        return LintReport(tuple(gather(kept)), outcome.suppressed, tuple(checked))
+
+    def _context(
+        self, selection: Selection, options: LintOptions
+    ) -> tuple[ContextCache | None, list[tuple[str, dict[str, Any]]], list[Path]]:
+        """The queues of the repository a selection leaves out, which the rules that compare
+        call targets compare the selected ones with: the cache of their call targets, those
+        it holds, and the queues to render (see :mod:`calltmpl.context`). A run of the whole
+        repository has no context, but keeps what it renders for the runs of some files."""
+        if not set_rules_run(options):
+            return None, [], []
+        chosen = [path for path, _root in selection.queues]
+        resolved = {path.resolve() for path in chosen}
+        names = {path.name for path in resolved}  # resolve only what might be one of them
+        context = [
+            path
+            for path, _root in ([] if selection.complete else self.all_queues())
+            if path.name not in names or path.resolve() not in resolved
+        ]
+        cache = ContextCache(self.root, self.settings.templates)
+        return (cache, *cache.split(context, chosen))
+
+    def _keep(
+        self,
+        cache: ContextCache | None,
+        paths: list[Path],
+        targets: list[dict[str, Any] | None],
+        checked: int,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Keep what this run rendered; the rendered call targets of the context."""
+        if cache is None:
+            return []
+        every = {queue_id(path, self.root) for path, _root in self.all_queues()}
+        return cache.update(paths, targets, checked, every)
 
     def _queue_subject(self, path: Path) -> Subject:
         rendered = self.render(path)
@@ -276,16 +378,27 @@ def _unusable(path: Path, missing_ok: bool = False) -> str | None:
 
 
 def _lint_queue(
-    state: tuple[Project, LintOptions], path: Path
+    state: tuple[Project, LintOptions], job: tuple[Path, bool]
 ) -> tuple[list[Diagnostic], dict[str, Any] | None]:
-    """One queue's diagnostics, and its call target for the rules across targets."""
+    """One queue's diagnostics, and its call target for the rules across targets; for a
+    queue only rendered for context (``job[1]`` False), its call target alone (None when it
+    fails to render, and then without a word: it is not among those checked)."""
     project, options = state
-    result = project.render(path)
+    path, checked = job
+    try:
+        result = project.render(path)
+    except UsageError:
+        if checked:
+            raise
+        return [], None
     if isinstance(result, Diagnostic):
-        return [result], None
+        return ([result] if checked else []), None
+    if not checked:
+        return [], context_view(result.target)
     queue = result.queue
     read = project.renderer.variables(queue.template)
     found = list(unused_variables(queue.shown, queue.text, queue.template, queue.variables, read))
+    found.extend(dropped_members(project.renderer, result))
     found.extend(lint_subject(project.rendered_subject(result), options))
     return found, result.target
 

@@ -32,7 +32,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 
@@ -50,8 +50,13 @@ from calltmpl.environment import (
 from calltmpl.paths import escapes
 from calltmpl.queues import QueueFile
 
-Locator = Callable[[str], Location]
-"""Where the member at a pointer of one call target is shown."""
+
+class Locator(Protocol):
+    """Where the member at a pointer of one call target is shown; ``message``, the finding's,
+    names the other members it is about (a finding at a default the queue does not set is
+    shown at a member it names that the queue does set)."""
+
+    def __call__(self, pointer: str, message: str = "") -> Location: ...
 
 
 class Sources:
@@ -121,10 +126,14 @@ class _Marked:
         index = len(self.files)
         self.files.append(filename)
         tag = f"{_OPEN}{str(index).translate(_TO_DIGITS)}{_SPLIT}"
-        return "\n".join(
+        pieces = source.split("\n")
+        marked = [
             f"{tag}{str(number).translate(_TO_DIGITS)}{_CLOSE}{text}"
-            for number, text in enumerate(source.split("\n"), start=1)
-        )
+            for number, text in enumerate(pieces, start=1)
+        ]
+        if len(pieces) > 1 and not pieces[-1]:  # Jinja drops one trailing newline: a marker
+            marked[-1] = ""  # after it would keep it, and shift every later output line
+        return "\n".join(marked)
 
     def lines(self, queue: QueueFile) -> list[list[tuple[str, int]]]:
         """For each output line, the (template file, line) of every marker left on it.
@@ -146,12 +155,34 @@ class _Marked:
 
     def markers(self, queue: QueueFile, output_line: int) -> list[tuple[str, int]]:
         """The markers of ``output_line``, or of the first line after it that has any."""
-        if self._last is None or self._last[0] != queue.path:
-            self._last = (queue.path, self.lines(queue))
-        for found in self._last[1][max(output_line, 1) - 1 :]:
+        for found in self.every_line(queue)[max(output_line, 1) - 1 :]:
             if found:
                 return found
         return []
+
+    def every_line(self, queue: QueueFile) -> list[list[tuple[str, int]]]:
+        """:meth:`lines` of the queue, kept for the next question about the same queue."""
+        if self._last is None or self._last[0] != queue.path:
+            self._last = (queue.path, self.lines(queue))
+        return self._last[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    """The template line that wrote one member (step 1), and the queue variable it came from
+    when one can be told (step 2): what diagnostics are located with and ``explain`` says."""
+
+    pointer: str
+    member: str
+    template: str  # the template file's full path
+    line: int
+    source: str  # the text of that line
+    variable: str | None
+
+    @property
+    def at(self) -> str:
+        """Where the member lies in the queue's variables ("" when no variable produced it)."""
+        return _inside(self.pointer, self.variable) if self.variable is not None else ""
 
 
 class Tracer:
@@ -180,31 +211,63 @@ class Tracer:
         except jinja2.TemplateNotFound:
             return str(queue.path), 1
 
+    def blame(self, queue: QueueFile, output_line: int) -> tuple[str, int]:
+        """The template line to blame for ``output_line`` of a queue's output not being YAML.
+
+        Its :meth:`origin`, unless that is a line of a built-in template: those are valid
+        YAML whatever the queue sets (values go in through ``tojson``), so when the user's
+        templates wrote lines of this output (a block override), the line that breaks is
+        theirs: a marker of theirs on the line itself, else the nearest line of theirs
+        before it (a line indented wrongly breaks the YAML at the line after it), else after.
+        """
+        file, line = self.origin(queue, output_line)
+        if not is_builtin(file):
+            return file, line
+        lines = self._marked.every_line(queue) if self._marked is not None else []
+        here = min(max(output_line, 1), len(lines)) - 1
+        order = [*range(here, -1, -1), *range(here + 1, len(lines))]
+        for index in order:
+            theirs = [marker for marker in lines[index] if not is_builtin(marker[0])]
+            if theirs:
+                culprit: tuple[str, int] = theirs[-1]
+                return culprit
+        return file, line
+
     def locator(self, queue: QueueFile, positions: Callable[[], parsing.Positions]) -> Locator:
         """Where each member of a queue's call target is shown (``positions``: where members
         stand in the rendered text, computed on first use)."""
         cache: dict[str, parsing.Positions] = {}
 
-        def locate(pointer: str) -> Location:
-            _, output_line, _ = parsing.nearest(positions(), pointer)
-            member = parsing.unescape(pointer.rsplit("/", 1)[-1])
-            template, line = self.origin(queue, output_line, member)
-            source = self.sources.line(template, line)
+        def locate(pointer: str, message: str = "") -> Location:
+            traced = self.trace(queue, positions, pointer)
+            template, line, source = traced.template, traced.line, traced.source
             if "queue" not in cache:
                 cache["queue"] = parsing.yaml_positions(queue.text)
-            variable = queue_variable(source, queue.variables, pointer)
-            if variable is not None:
-                _, var_line, var_column = parsing.nearest(
-                    cache["queue"], _inside(pointer, variable)
-                )
-                return Location(queue.shown, var_line, var_column)
+            if traced.variable is not None:
+                _, var_line, var_column = parsing.nearest(cache["queue"], traced.at)
+                hint = unquoted_number_hint(queue.text, var_line, var_column, pointer)
+                return Location(queue.shown, var_line, var_column, hint=hint)
             shown = shown_template(template)
             if is_builtin(template):
-                _, at_line, at_column = parsing.nearest(cache["queue"], "/template")
-                return Location(queue.shown, at_line, at_column, note=f"default of {shown}:{line}")
-            return Location(shown, line, _value_column(source, member), queue.shown)
+                note = f"default of {shown}:{line}"
+                named = _named_variable(message, queue.variables, positions())
+                _, at_line, at_column = parsing.nearest(cache["queue"], named or "/template")
+                return Location(queue.shown, at_line, at_column, note=note)
+            return Location(shown, line, _value_column(source, traced.member), queue.shown)
 
         return locate
+
+    def trace(
+        self, queue: QueueFile, positions: Callable[[], parsing.Positions], pointer: str
+    ) -> Trace:
+        """Steps 1 and 2 for the member at ``pointer`` (``positions``: where members stand in
+        the rendered text)."""
+        _, output_line, _ = parsing.nearest(positions(), pointer)
+        member = parsing.unescape(pointer.rsplit("/", 1)[-1])
+        template, line = self.origin(queue, output_line, member)
+        source = self.sources.line(template, line)
+        variable = queue_variable(source, queue.variables, pointer)
+        return Trace(pointer, member, template, line, source, variable)
 
     def failure_in_queue(self, failure: Diagnostic, queue: QueueFile) -> Diagnostic:
         """A failure inside a built-in template is the queue's to fix: shown at the queue
@@ -236,6 +299,46 @@ def queue_variable(source: str, variables: Mapping[str, Any], pointer: str = "")
         if parsing.unescape(part) in settable:
             return parsing.unescape(part)
     return None
+
+
+def _named_variable(
+    message: str, variables: Mapping[str, Any], rendered: parsing.Positions
+) -> str | None:
+    """The pointer, in the queue file, of the first variable the queue sets that a finding's
+    ``message`` names as a member of the call target (the value the user just wrote that
+    made the default the finding is about wrong), or None."""
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", message)
+    for word in words:
+        member = f"/configuration/{word}" in rendered or f"/{word}" in rendered
+        if member and word in variables and word not in ("queue", "name"):
+            return parsing.pointer_join("", word)
+    return None
+
+
+_PLUS_NUMBER = re.compile(r"\+([0-9]+)")
+
+
+def unquoted_number_hint(text: str, line: int, column: int, pointer: str) -> str:
+    """The hint for a value YAML read as a number because a phone number was written
+    unquoted: at (``line``, ``column``) of a queue file's ``text``, the value, or the key the
+    ``pointer`` ends with, is written ``+digits`` without quotes ("" when not)."""
+    lines = text.split("\n")
+    source = lines[line - 1] if 1 <= line <= len(lines) else ""
+    key = parsing.unescape(pointer.rsplit("/", 1)[-1])
+    found = _PLUS_NUMBER.match(source, column - 1)
+    if found is None and key.isdigit():
+        found = next(
+            (
+                m
+                for m in _PLUS_NUMBER.finditer(source)
+                if m.group(1) == key and source[m.end() :].lstrip().startswith(":")
+            ),
+            None,
+        )
+    if found is None or source[found.start() - 1 : found.start()] in ("'", '"'):
+        return ""
+    written, digits = found.group(), found.group(1)
+    return f'quote it: YAML reads {written} unquoted as the number {digits}; write "{written}"'
 
 
 def _inside(pointer: str, variable: str) -> str:
@@ -271,10 +374,47 @@ def payload_locator(file: str, text: str, base: str) -> Locator:
     "/data/callTarget" in a GET answer, "" for a bare call target."""
     cache: dict[str, parsing.Positions] = {}
 
-    def locate(pointer: str) -> Location:
+    def locate(pointer: str, message: str = "") -> Location:
         if "positions" not in cache:
             cache["positions"] = parsing.json_positions(text)
         _, line, column = parsing.nearest(cache["positions"], base + pointer)
         return Location(file, line, column)
 
     return locate
+
+
+# --- findings in templates shared by queues ---------------------------------------------------
+
+
+def gather(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """A finding in a template is found once for every queue rendered through it: the ones
+    that differ only in the queue they were rendered for are shown once, at the template
+    line, naming the queues (:func:`queues_named`), where the first of them stood."""
+    first: dict[Diagnostic, int] = {}
+    queues: dict[int, list[str]] = {}
+    gathered: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        if not diagnostic.queue or diagnostic.file == diagnostic.queue:
+            gathered.append(diagnostic)
+            continue
+        key = dataclasses.replace(diagnostic, queue="")
+        if key in first:
+            queues[first[key]].append(diagnostic.queue)
+            continue
+        first[key] = len(gathered)
+        queues[len(gathered)] = [diagnostic.queue]
+        gathered.append(key)
+    for index, names in queues.items():
+        gathered[index] = dataclasses.replace(gathered[index], queue=queues_named(names))
+    return gathered
+
+
+def queues_named(queues: Sequence[str]) -> str:
+    """Queue files in a readable line: ``a``, ``a and b``, ``a, b and c``, else ``a and 41
+    others``."""
+    names = sorted(set(queues))
+    if len(names) > 3:
+        return f"{names[0]} and {len(names) - 1} others"
+    if len(names) > 1:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    return names[0] if names else ""

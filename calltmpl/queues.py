@@ -35,11 +35,19 @@ class QueueFile:
 
 def queue_id(path: Path, root: Path) -> str:
     """The ``queue`` variable: the path relative to the root, without its extension."""
-    try:
-        relative = Path(os.path.abspath(path)).relative_to(root)
-    except ValueError:
-        relative = Path(path.name)
-    return PurePosixPath(relative.with_suffix("").as_posix()).as_posix()
+    full, base = os.path.abspath(path), os.path.abspath(root)
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if full.startswith(prefix) and len(full) > len(prefix):  # string work: one per queue
+        relative = full[len(prefix) :]
+    else:
+        try:
+            relative = str(Path(full).relative_to(root))
+        except ValueError:
+            relative = path.name
+    head, name = os.path.split(relative)
+    stem = PurePosixPath(name).stem
+    joined = os.path.join(head, stem) if head else stem
+    return joined.replace(os.sep, "/") if os.sep != "/" else joined
 
 
 def discover(root: Path, globs: Sequence[str]) -> Iterator[tuple[Path, str]]:
@@ -72,6 +80,68 @@ def matches_queue_glob(path: Path, root: Path, globs: Sequence[str]) -> str | No
     return None
 
 
+QUEUE_SUFFIXES = (".yaml", ".yml")
+
+
+def unmatched(
+    root: Path,
+    globs: Sequence[str],
+    below: Path | None = None,
+    known: Sequence[tuple[Path, str]] = (),
+) -> list[Path]:
+    """YAML files in the globs' folders that no glob matches, sorted: files that look like
+    queue files but would never be checked or pushed. A glob whose folder is the repository
+    itself is left out (its other YAML files are CI settings and the like), as are hidden
+    files; ``below`` limits the search to a folder. ``known`` queue files (as
+    :func:`discover` finds them) need no matching."""
+    queues = {path for path, _root in known}
+    found: set[Path] = set()
+    for folder in {glob_root(pattern) for pattern in globs} - {""}:
+        top = Path(os.path.abspath(root / folder))
+        if below is not None:
+            below = Path(os.path.abspath(below))
+            if below.is_relative_to(top):
+                top = below
+            elif not top.is_relative_to(below):
+                continue
+        for path in files.walk(top, root, QUEUE_SUFFIXES, hidden=False, lenient=True):
+            if path not in queues and matches_queue_glob(path, root, globs) is None:
+                found.add(path)
+    return sorted(found)
+
+
+def unmatched_file(path: Path, globs: Sequence[str]) -> Diagnostic:
+    """CT009 for a YAML file in a queue folder that no queue glob matches."""
+    return codes.UNMATCHED_QUEUE_FILE.at(
+        shown_path(path),
+        1,
+        1,
+        f"this YAML file is in a queue folder but matches no queue glob ({', '.join(globs)}); "
+        "it is never checked or pushed",
+        hint="rename it to match, or add a glob to `queues:` in calltmpl.yaml",
+    )
+
+
+def in_queue_folder(path: Path, root: Path, globs: Sequence[str]) -> bool:
+    """Whether ``path`` lies in the folder of a glob (the repository itself aside), where
+    :func:`unmatched` looks."""
+    path = Path(os.path.abspath(path))
+    folders = {glob_root(pattern) for pattern in globs} - {""}
+    return any(path.is_relative_to(Path(os.path.abspath(root / f))) for f in folders)
+
+
+def same_queue(queues: Sequence[tuple[Path, str]], root: Path) -> tuple[Path, Path] | None:
+    """Two queue files that are one queue (``a.yaml`` and ``a.yml``: the same path without
+    extension, so the same ``queue`` variable, lock entry and output file), or None."""
+    seen: dict[str, Path] = {}
+    for path, _root in queues:
+        key = queue_id(path, root)
+        if key in seen:
+            return seen[key], path
+        seen[key] = path
+    return None
+
+
 def load_queue(path: Path, root: Path) -> QueueFile | Diagnostic:
     """Read a queue file; a file that is not usable gives a located diagnostic instead.
 
@@ -91,7 +161,7 @@ def load_queue(path: Path, root: Path) -> QueueFile | Diagnostic:
     try:
         data = parsing.load_yaml(text)
     except parsing.ParseError as exc:
-        return codes.QUEUE_SYNTAX.at(shown, exc.line, exc.column, exc.message)
+        return codes.QUEUE_SYNTAX.at(shown, exc.line, exc.column, exc.message, hint=exc.hint)
     if not isinstance(data, Mapping):
         kind = "empty" if data is None else type(data).__name__
         return codes.QUEUE_SHAPE.at(

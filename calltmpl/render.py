@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import os
 import re
 import traceback
 from collections.abc import Sequence
@@ -25,9 +26,10 @@ import jinja2
 from jinja2 import meta
 from jinja2.exceptions import SecurityError
 
-from calltmpl import budget, codes, parsing, yamlsafe
+from calltmpl import budget, codes, files, parsing, yamlsafe
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.environment import (
+    BUILTIN_DIR,
     BUILTIN_PREFIX,
     ConfinedLoader,
     cache_folder,
@@ -37,6 +39,8 @@ from calltmpl.environment import (
 from calltmpl.paths import shown_path
 from calltmpl.provenance import Locator, Tracer
 from calltmpl.queues import QueueFile
+
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")  # the names "did you mean" looks among
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Renderer:
         self.tracer = Tracer(self.search_path, self.loader)
         self._analyses: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
         self._slow: dict[str, Diagnostic] = {}  # templates over their time budget, and why
+        self._names: list[str] | None = None  # every template's name, for "did you mean"
 
     def render(self, queue: QueueFile) -> Rendered | Diagnostic:
         """The queue's call target, or the located diagnostic of why there is none; a
@@ -96,13 +101,13 @@ class Renderer:
         try:
             value = parsing.load_payload_text(text)
         except parsing.ParseError as exc:
-            file, line = self.tracer.origin(queue, exc.line)
+            file, line = self.tracer.blame(queue, exc.line)
             return codes.OUTPUT_SYNTAX.at(
                 shown_template(file),
                 line,
                 0,
                 f"rendered line {exc.line} is not valid YAML: {exc.message}",
-                hint="insert values with `| tojson` so quotes and colons cannot break the YAML",
+                hint=_syntax_hint(exc),
             )
         if not isinstance(value, dict):
             kind = "nothing" if value is None else f"a {type(value).__name__}"
@@ -145,19 +150,20 @@ class Renderer:
         file, line = self._frame(exc, queue)
         if isinstance(exc, jinja2.UndefinedError):
             name = _undefined_name(exc)
+            column = _name_column(self._frame_source(exc), name or _attribute_name(exc))
             close = difflib.get_close_matches(name, list(queue.variables), n=1, cutoff=0.75)
             if close:
                 hint = f"{queue.shown} sets {close[0]}: did you mean {name}?"
             elif name and file.startswith(BUILTIN_PREFIX):
                 hint = f"set `{name}:` in {queue.shown}: {queue.template} requires it"
             elif name:
-                hint = (
-                    f"set `{name}:` in {queue.shown}, or give it a default in the template "
-                    f"(`{{{{ {name} | default(...) }}}}`)"
+                hint = (  # said once for all the queues of a shared template
+                    f"set `{name}:` in the queue files that use this template, or give it a "
+                    f"default in the template (`{{{{ {name} | default(...) }}}}`)"
                 )
             else:
                 hint = ""
-            return codes.UNDEFINED_VARIABLE.at(file, line, 0, exc.message or "", hint=hint)
+            return codes.UNDEFINED_VARIABLE.at(file, line, column, exc.message or "", hint=hint)
         if isinstance(exc, budget.BudgetExceeded | MemoryError | RecursionError):
             return codes.TEMPLATE_BUDGET.at(
                 file,
@@ -172,20 +178,48 @@ class Renderer:
         return codes.TEMPLATE_ERROR.at(file, line, 0, f"{type(exc).__name__}: {exc}")
 
     def _not_found(self, exc: jinja2.TemplateNotFound, queue: QueueFile) -> Diagnostic:
-        missing = exc.name or str(exc)
+        missing = str(exc.name or exc)
         if missing == queue.template:
             line, column = parsing.yaml_positions(queue.text).get("/template", (1, 1))
             file = queue.shown
         else:
             (file, line), column = self._frame(exc, queue), 0
         where = ", ".join(shown_path(p) for p in self.search_path) + ", calltmpl/ (built-in)"
+        close = _close_names(missing, self.template_names())
+        hint = "template names are paths below a template folder, e.g. calltmpl/pstn.yaml.j2"
+        if close:
+            hint = f"did you mean {' or '.join(close)}?"
         return codes.TEMPLATE_NOT_FOUND.at(
             file,
             line,
             column,
             f"template {missing!r} not found in the search path ({where})",
-            hint="template names are paths below a template folder, e.g. calltmpl/pstn.yaml.j2",
+            hint=hint,
         )
+
+    def template_names(self) -> list[str]:
+        """Every template's name, as a queue or a template names it: the built-ins as
+        ``calltmpl/<name>``, the others by their path below their template folder."""
+        if self._names is None:
+            found = {
+                BUILTIN_PREFIX + path.relative_to(BUILTIN_DIR).as_posix()
+                for path in BUILTIN_DIR.glob("*.j2")
+            }
+            for folder in self.search_path:
+                if folder.is_dir():
+                    for path in files.walk(folder, folder, TEMPLATE_SUFFIXES, lenient=True):
+                        found.add(path.relative_to(Path(os.path.abspath(folder))).as_posix())
+            self._names = sorted(found)
+        return self._names
+
+    def _frame_source(self, exc: BaseException) -> str:
+        """The source line of the innermost template frame of the traceback ("" if none)."""
+        loaded = self.loader.loaded
+        frames = traceback.extract_tb(exc.__traceback__)
+        found = [f for f in frames if f.filename in loaded]
+        if not found:
+            return ""
+        return self.tracer.sources.line(found[-1].filename, found[-1].lineno or 0)
 
     def _frame(self, exc: BaseException, queue: QueueFile) -> tuple[str, int]:
         """The innermost template file and line in the traceback (Jinja rewrites frames so)."""
@@ -277,6 +311,51 @@ def _unquoted_word(rendered: Rendered) -> yamlsafe.Problem | None:
     return None
 
 
+def _close_names(missing: str, names: list[str]) -> list[str]:
+    """The template names ``missing`` was probably meant to be: those with its file name
+    (written without its folder, or with the template folder), else close spellings."""
+    base = missing.rsplit("/", 1)[-1]
+    same = [n for n in names if n.rsplit("/", 1)[-1] == base]
+    return same[:3] or difflib.get_close_matches(missing, names, n=2, cutoff=0.8)
+
+
+def _syntax_hint(exc: parsing.ParseError) -> str:
+    """What to do about rendered output that is not YAML: the layout's fix when the cause is
+    the layout (tabs, indentation, an unclosed bracket), else how values are inserted."""
+    if exc.hint.startswith("indent"):
+        return (
+            "indent each member as the members beside it: an overriding block keeps the "
+            "built-in layout, each member on a line of its own, indented by two spaces"
+        )
+    if exc.hint.startswith(("use spaces", "remove")):
+        return exc.hint
+    return "insert values with `| tojson` so quotes and colons cannot break the YAML"
+
+
 def _undefined_name(exc: jinja2.UndefinedError) -> str:
     match = re.fullmatch(r"'([^']+)' is undefined", exc.message or "")
     return match.group(1) if match else ""
+
+
+def _attribute_name(exc: jinja2.UndefinedError) -> str:
+    match = re.search(r"has no attribute '([^']+)'", exc.message or "")
+    return match.group(1) if match else ""
+
+
+def _name_column(source: str, name: str) -> int:
+    """Where a template line reads an undefined ``name``: the variable inside an expression or
+    a tag, else an attribute of that name (``x.name``, ``x["name"]``); 1 when not found."""
+    if not name:
+        return 1
+    word = re.escape(name)
+    for pattern in (
+        rf"(?<![\w.\[\'\"]){word}(?!\w)",
+        rf"(?<=\.){word}(?!\w)",
+        rf"['\"]{word}['\"]",
+    ):
+        for match in re.finditer(pattern, source):
+            inside = source.rfind("{{", 0, match.start()) > source.rfind("}}", 0, match.start())
+            tag = source.rfind("{%", 0, match.start()) > source.rfind("%}", 0, match.start())
+            if inside or tag:
+                return match.start() + 1
+    return 1

@@ -100,19 +100,35 @@ def text(context: Context) -> str:
         where = paint("bold", f"{printable(d.file)}:{d.line}:{d.column}:")
         severity = paint(d.severity, str(d.severity))
         lines.append(f"{where} {paint('bold', d.code)} {severity} {printable(d.text)}")
-        source = context.source_line(d.file, d.line).rstrip("\n")
+        source, column = _window(context.source_line(d.file, d.line).rstrip("\n"), d.column)
         if source.strip():
             gutter = " " * len(str(d.line))
-            token = _TOKEN.match(source, d.column - 1)
+            token = _TOKEN.match(source, column - 1)
             width = max(1, len(printable(token.group())) if token else 1)
             caret = paint(d.severity, "^" * width)
-            indent = " " * len(printable(source[: d.column - 1]))
+            indent = " " * len(printable(source[: column - 1]))
             lines.append(f"  {paint('dim', f'{d.line} |')} {printable(source)}")
             lines.append(f"  {paint('dim', f'{gutter} |')} {indent}{caret}")
         if d.hint:
             lines.append(f"  {paint('dim', '= hint:')} {printable(d.hint)}")
     lines.append(summary(context))
     return inert("\n".join(lines)) + "\n"
+
+
+EXCERPT = 160
+"""The most characters of a source line shown under a finding (a line may be megabytes)."""
+
+
+def _window(source: str, column: int) -> tuple[str, int]:
+    """The part of a long source line around ``column``, marked with ``…`` where cut, and
+    the column within it."""
+    if len(source) <= EXCERPT:
+        return source, column
+    start = max(0, min(column - 1 - EXCERPT // 2, len(source) - EXCERPT))
+    shown = source[start : start + EXCERPT]
+    head = "…" if start > 0 else ""
+    tail = "…" if start + EXCERPT < len(source) else ""
+    return head + shown + tail, column - start + len(head)
 
 
 def summary(context: Context) -> str:

@@ -56,7 +56,8 @@ def find_settings(config_file: Path | None, paths: Sequence[Path]) -> Settings:
         if config_file is None:
             return config.defaults(Path.cwd())
         if not config_file.is_file():
-            raise UsageError(f"{config_file}: no such configuration file")
+            what = "not a regular file" if config_file.exists() else "no such configuration file"
+            raise UsageError(f"{shown_path(config_file)}: {what}")
     except OSError as exc:  # a name too long, a link loop: is_file() and friends raise
         where = exc.filename if exc.filename is not None else config_file
         raise UsageError(f"{where}: cannot be used: {exc.strerror or exc}") from None
@@ -114,7 +115,47 @@ class Repository:
         return policy.resolve(layered, self.root)
 
     def select(self, paths: Sequence[Path], *, ignore_unmatched: bool = False) -> Selection:
-        return self.project.select(list(paths), ignore_unmatched=ignore_unmatched)
+        """What ``paths`` select (every queue when none). A selection that checks nothing, or
+        a path that selects nothing, is a usage error naming what was looked for, except
+        under ``ignore_unmatched`` (a hook passes whatever a commit touched)."""
+        selection = self.project.select(list(paths), ignore_unmatched=ignore_unmatched)
+        if not ignore_unmatched:
+            self._require(selection, paths)
+        return selection
+
+    def _require(self, selection: Selection, paths: Sequence[Path]) -> None:
+        """Raise UsageError when the selection, or one of ``paths``, selects nothing."""
+        if not paths and selection.empty:
+            raise UsageError(f"nothing to check: {self._no_queues(selection)}")
+        if selection.unmatched:
+            reasons = "; ".join(self._selects_nothing(path) for path in selection.unmatched)
+            raise UsageError(f"nothing to check in {reasons}")
+
+    def _no_queues(self, selection: Selection) -> str:
+        """Why a repository has no queue: which globs matched nothing, and where from."""
+        globs = " or ".join(self.settings.queues)
+        if self.settings.config_file is None:
+            where = f"the default globs; no {CONFIG_NAME} in this folder or above"
+        else:
+            where = f"the queues globs of {shown_path(self.settings.config_file)}"
+        found = f"no queue file matches {globs} ({where})"
+        if selection.strays:
+            shown = ", ".join(shown_path(p) for p in selection.strays[:3])
+            more = ", ..." if len(selection.strays) > 3 else ""
+            found += f"; YAML files no glob matches: {shown}{more}"
+        return found
+
+    def _selects_nothing(self, path: Path) -> str:
+        """Why one path given selects nothing."""
+        if path.name == CONFIG_NAME:
+            return f"{shown_path(path)}: {self._no_queues(Selection())}"
+        if path.is_dir():
+            globs = " or ".join(self.settings.queues)
+            return (
+                f"{shown_path(path)}: it holds no queue file (matching {globs}), template "
+                "used by a queue or payload .json"
+            )
+        return f"{shown_path(path)}: no queue file renders through this template"
 
     def lint(
         self, paths: Sequence[Path], options: LintOptions, *, ignore_unmatched: bool = False
@@ -145,7 +186,10 @@ class Repository:
     def prepare(self, paths: Sequence[Path]) -> Prepared:
         """Lint the selection (an error finding stops everything), then build the bodies."""
         options = policy.resolve(self.settings.lint, self.root)
-        selection = self.select(paths)
+        selection = self.project.select(list(paths))
+        scope = None if selection.complete else self._folders(paths)
+        if not (selection.empty and self._lock_knows(scope)):
+            self._require(selection, paths)  # else its plan shows the lock's orphans
         report = self.project.lint(selection, options)
         errors = tuple(d for d in report.diagnostics if d.severity >= Severity.ERROR)
         if errors:
@@ -153,8 +197,18 @@ class Repository:
         built = self.project.desired(selection)
         failures = tuple(d for d in built if isinstance(d, Diagnostic))
         desired = tuple(d for d in built if not isinstance(d, Diagnostic))
-        scope = None if selection.complete else self._folders(paths)
         return Prepared(report.checked, desired, failures=failures, scope=scope)
+
+    def _lock_knows(self, scope: tuple[str, ...] | None) -> bool:
+        """Whether ``calltmpl.lock`` holds an entry below ``scope`` (see
+        :attr:`Prepared.scope`) whose file is gone: a plan has an orphan to show. (Entries
+        whose files are there but unselected, as under a mistyped glob, do not count.)"""
+        from calltmpl.lockfile import LOCK_NAME
+
+        if not os.path.lexists(self.root / LOCK_NAME):
+            return False
+        entries = self.lock().entries
+        return any(_below(key, scope) and not self._has_file(key) for key in entries)
 
     def _folders(self, paths: Sequence[Path]) -> tuple[str, ...]:
         """The folders among ``paths`` inside the repository, as lock-key prefixes."""

@@ -225,7 +225,31 @@ def _findings(error: ValidationError) -> Iterator[Finding]:
                 yield _finding(where, keyword, f"{label} has no {name}; it is required")
         return
     name = where.rsplit("/", 1)[-1] or "the call target"
-    yield _finding(where, keyword, _message(name, keyword, instance, expected, error.message))
+    message = _message(name, keyword, instance, expected, error.message)
+    if len(path) == 2 and path[0] == "phoneNumbers" and path[1] in member_names():
+        yield _finding(where, keyword, *_misindented(str(path[1]), message))
+        return
+    yield _finding(where, keyword, message)
+
+
+@cache
+def member_names() -> frozenset[str]:
+    """The members of a call target and of its configuration, by name."""
+    definitions = schema()["$defs"]
+    return frozenset(definitions["callTarget"]["properties"]) | frozenset(
+        definitions["configuration"]["properties"]
+    )
+
+
+def _misindented(member: str, message: str) -> tuple[str, str]:
+    """The message and hint of a phoneNumbers entry named like a member: one indented too
+    deep, which YAML then reads as an inbound number of the call target."""
+    return (
+        f"phoneNumbers holds {member}, a member of the call target, as an inbound number: "
+        f"is it indented too deep? ({message})",
+        f"indent {member} as phoneNumbers is (a queue file writes members at the start of "
+        "the line), not below it",
+    )
 
 
 def _finding(where: str, keyword: str, message: str, hint: str = "") -> Finding:

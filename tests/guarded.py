@@ -86,6 +86,8 @@ class Outcome:
     stderr: str
     seconds: float
     max_rss_mb: float
+    output_bytes: int = 0
+    """Bytes written to both streams (only the first ``OUTPUT_KEPT`` of each are kept)."""
 
     @property
     def output(self) -> str:
@@ -207,7 +209,13 @@ def run_guarded(
         status, rss_kb = _wait(process, timeout)
         seconds = time.monotonic() - started
         return Outcome(
-            tuple(command), status, _read(out), _read(err), seconds, max_rss_mb=rss_kb / 1024
+            tuple(command),
+            status,
+            _read(out),
+            _read(err),
+            seconds,
+            max_rss_mb=rss_kb / 1024,
+            output_bytes=out.seek(0, os.SEEK_END) + err.seek(0, os.SEEK_END),
         )
 
 

@@ -33,7 +33,8 @@ calltmpl itself writes none). A case file holds:
   file), or, for ``--format json``, a diagnostic with a line and a column;
 * ``stdout_json``: the standard output, parsed as JSON, equals this;
 * ``written``: path -> exact text, or null for "must not exist", after the run;
-* ``timeout`` (seconds, default 20) and ``max_rss_mb`` (default 512);
+* ``timeout`` (seconds, default 20), ``max_rss_mb`` (default 512) and ``max_output_kb`` (the
+  most both streams may hold together; no bound by default);
 * ``steps``: instead of ``run``/``exit`` and the checks, a list of them, run in order in the
   same repository (e.g. ``push --yes`` then ``plan``).
 
@@ -88,6 +89,7 @@ STEP_KEYS = frozenset(
         "written",
         "timeout",
         "max_rss_mb",
+        "max_output_kb",
     }
 )
 SETUP_KEYS = frozenset(
@@ -170,6 +172,8 @@ def check_step(root: Path, step: Mapping[str, Any], outcome: Outcome) -> list[st
     found += [
         f"stdout: {p!r} printed" for p in step.get("stdout_excludes", []) if p in outcome.stdout
     ]
+    if "max_output_kb" in step and outcome.output_bytes > step["max_output_kb"] * 1024:
+        found.append(f"output: {outcome.output_bytes:,} bytes, over {step['max_output_kb']} KB")
     for prefix in step.get("no_line_starts_with", []):
         bad = [line for line in _lines(outcome.output) if line.startswith(prefix)]
         if bad:

@@ -43,7 +43,10 @@ def _queue() -> str:
 
 def _lint(root: Path, output_format: str) -> str:
     queues = {f"queues/q{i}.yaml": _queue().replace("name: A", f"name: A{i}") for i in range(2)}
-    write_tree(root, {"calltmpl.yaml": "{}\n", **queues})
+    # CT006 is an error by default (issue 9); lowered here, as the README shows, so that the
+    # findings stay warnings and the annotations ::warning lines.
+    config = "lint: {severity: {CT006: warning}}\n"
+    write_tree(root, {"calltmpl.yaml": config, **queues})
     result = CliRunner().invoke(main, ["lint", "--format", output_format])
     assert result.exit_code == 0, result.output  # the unused variables are warnings
     return result.stdout

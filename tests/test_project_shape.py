@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
+from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from calltmpl import codes
+from calltmpl.cli import main
 from calltmpl.rules import REGISTRY
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, write_tree
 
 LIBRARY = [
     p
@@ -59,6 +62,31 @@ def test_pre_commit_hook_lints_whole_sets_of_what_a_commit_touches() -> None:
         assert files.search(touched), touched
     for untouched in ["README.md", "calltmpl/cli.py"]:
         assert not files.search(untouched), untouched
+
+
+def test_pre_commit_render_hook_writes_the_configured_output_folder(in_tmp: Path) -> None:
+    """calltmpl-render runs once per commit over the whole repository and writes the output
+    folder of calltmpl.yaml (pre-commit fails it when that changes a file)."""
+    hooks = YAML(typ="safe").load((PROJECT / ".pre-commit-hooks.yaml").read_text("utf-8"))
+    lint = next(h for h in hooks if h["id"] == "calltmpl-lint")
+    hook = next(h for h in hooks if h["id"] == "calltmpl-render")
+    assert hook["pass_filenames"] is False
+    assert hook["require_serial"] is True
+    assert hook["files"] == lint["files"]
+    entry = hook["entry"].split()
+    assert entry[:2] == ["calltmpl", "render"]
+    write_tree(
+        in_tmp,
+        {
+            "calltmpl.yaml": "output: committed\n",
+            "templates/t.yaml.j2": "name: {{ name | tojson }}\nconfiguration: {}\n",
+            "queues/a.yaml": "template: t.yaml.j2\nname: A\n",
+        },
+    )
+    first = CliRunner().invoke(main, entry[1:])
+    assert first.exit_code == 0, first.output
+    assert (in_tmp / "committed" / "a.json").is_file()
+    assert CliRunner().invoke(main, ["render", "--check"]).exit_code == 0
 
 
 def test_readme_lists_every_code_with_its_name_and_severity() -> None:

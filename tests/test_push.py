@@ -277,6 +277,12 @@ def test_a_queue_cannot_take_over_another_queues_target(repo: Path, server: Sand
     assert run("push", "--yes").exit_code == 0
     (repo / "queues/copy.yaml").write_text(queue("Billing", 3), encoding="utf-8")
     server.reset()
+    # Lint compares the file pushed with every queue (issue 9): the clash stops it there.
+    linted = run("push", "--yes", "queues/copy.yaml")
+    assert linted.exit_code == 1, linted.output
+    assert "CT703" in linted.output and "queues/billing.yaml" in linted.output
+    # With the rule switched off, the plan still refuses to take the other's call target.
+    (repo / "calltmpl.yaml").write_text("lint: {ignore: [CT703]}\n", encoding="utf-8")
     result = run("push", "--yes", "queues/copy.yaml")
     assert result.exit_code == 3
     assert "belongs to queues/billing" in result.output

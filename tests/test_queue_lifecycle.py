@@ -88,3 +88,29 @@ def test_rename_delete_and_prune_end_in_sync(repo: Path, server: Sandbox) -> Non
     assert "queues/billing" not in lock(repo)["targets"]
     final = run("plan")
     assert final.exit_code == 0, final.output
+
+
+def test_every_queue_file_deleted_still_plans_its_orphans(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    for path in (repo / "queues").glob("*.yaml"):
+        path.unlink()
+    plan = run("plan", "--format", "json")
+    assert plan.exit_code == 4, plan.output  # not "nothing to check": the lock knows two
+    assert {s["action"] for s in steps(plan).values()} == {"orphan"}
+    assert set(steps(plan)) == {"queues/billing", "queues/sales"}
+    pruned = run("push", "--yes", "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert lock(repo)["targets"] == {}
+    empty = run("plan")  # no queue file, nothing in the lock: a usage error, never "in sync"
+    assert empty.exit_code == 2, empty.output
+    assert "nothing to check: no queue file matches queues/**/*.yaml or queues/**/*.yml" in (
+        empty.stderr
+    )
+
+
+def test_mistyped_glob_is_no_green_plan(repo: Path, server: Sandbox) -> None:
+    assert run("push", "--yes").exit_code == 0
+    (repo / "calltmpl.yaml").write_text('queues: ["queue/**/*.yaml"]\n', encoding="utf-8")
+    plan = run("plan")  # the lock's files are all there: none is an orphan to show
+    assert plan.exit_code == 2, plan.output
+    assert "no queue file matches queue/**/*.yaml" in plan.stderr

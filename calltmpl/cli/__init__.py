@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from calltmpl import redact
-from calltmpl.cli import adopt, check, remote
+from calltmpl.cli import adopt, check, remote, review
 from calltmpl.cli.common import echo
 from calltmpl.errors import INTERNAL, CalltmplError
 from calltmpl.reporters import printable
@@ -56,7 +56,7 @@ def main() -> None:
     """Mindful call targets as code: render queue files through templates, lint the payloads."""
 
 
-for _command in (*check.COMMANDS, *remote.COMMANDS, adopt.import_command):
+for _command in (*check.COMMANDS, *remote.COMMANDS, adopt.import_command, *review.COMMANDS):
     main.add_command(_command)
 
 __all__ = ["main"]

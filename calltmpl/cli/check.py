@@ -19,7 +19,7 @@ from calltmpl.cli.common import (
 )
 from calltmpl.diagnostics import Diagnostic
 from calltmpl.errors import UsageError
-from calltmpl.outputs import out_of_date, write
+from calltmpl.outputs import out_of_date, remove_extra, write
 from calltmpl.paths import shown_path
 from calltmpl.payloads import payload_document
 from calltmpl.reporters import REPORTERS
@@ -35,19 +35,33 @@ from calltmpl.repository import Repository
     help="Write one .json per queue under this folder.",
 )
 @click.option(
+    "--write",
+    "write_",
+    is_flag=True,
+    help="Write every selected queue into the output folder of calltmpl.yaml, as --out would.",
+)
+@click.option(
     "--check",
     is_flag=True,
     help="Write nothing; exit 1 listing every output file that is stale, missing or extra.",
 )
 @config_option
-def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path | None) -> int:
+def render(
+    paths: tuple[Path, ...], out: Path | None, write_: bool, check: bool, config: Path | None
+) -> int:
     """Render queue files into API payloads (the POST body {"data": {...}}).
 
     With one QUEUE_FILE and no --out, print its payload. With --out DIR, write every selected
-    queue (all of the repository when no PATH is given) as DIR/<path below the glob>.json.
+    queue (all of the repository when no PATH is given) as DIR/<path below the glob>.json;
+    with no PATH, also remove the payloads it wrote for queues that are gone. --write does the
+    same into the configured output folder.
     """
+    if write_ and (out is not None or check):
+        raise UsageError(
+            "--write writes the configured output folder: give it without --out or --check"
+        )
     repo = repository(config, paths)
-    if out is None and not check:
+    if out is None and not check and not write_:
         return _print_one(repo, paths)
     folder = out if out is not None else repo.output
     outputs = repo.outputs(paths, folder)
@@ -69,9 +83,10 @@ def render(paths: tuple[Path, ...], out: Path | None, check: bool, config: Path 
         echo(f"{len(outputs.documents)} output file(s) up to date")
         return OK
     written = write(outputs)
+    removed = f", {remove_extra(outputs)} removed" if outputs.complete else ""
     echo(
         f"rendered {len(outputs.documents)} call target(s) into {shown_path(folder)}"
-        f" ({written} written, {len(outputs.documents) - written} unchanged)"
+        f" ({written} written, {len(outputs.documents) - written} unchanged{removed})"
     )
     return OK
 

@@ -55,7 +55,14 @@ _FORMAT = click.option(
 
 @click.command("plan")
 @PATHS
-@_FORMAT
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for pipelines, markdown for a pull-request comment.",
+)
 @_VERBOSE
 @config_option
 def plan_command(
@@ -67,6 +74,12 @@ def plan_command(
     Exit 0 in sync, 4 changes pending."""
     repo = repository(config, paths)
     prepared = repo.prepare(list(paths))
+    if output_format == "markdown" and (prepared.lint_errors or prepared.failures):
+        from calltmpl import markdown
+
+        found = prepared.lint_errors or prepared.failures
+        echo(markdown.failures(found, "calltmpl plan", "nothing can be sent"), nl=False)
+        return FINDINGS
     if _blocked(repo, prepared, output_format):
         return FINDINGS
     # Shared: waits for a running push rather than reading half of its work.
@@ -74,6 +87,10 @@ def plan_command(
         _, plan = repo.plan(prepared.desired, client, scope=prepared.scope)
     if output_format == "json":
         echo(json.dumps({"pending": plan.pending, "plan": _plan_json(plan)}, indent=2))
+    elif output_format == "markdown":
+        from calltmpl import markdown
+
+        echo(markdown.plan(plan), nl=False)
     else:
         _print_plan(plan)
     return PENDING if plan.pending else OK

@@ -27,6 +27,7 @@ from calltmpl.rules.registry import (
     rule,
     string,
 )
+from calltmpl.schema import member_names
 
 # [I] countryCodes: country calling codes (1 to 3 digits, none starts with 0) joined by commas,
 # with no spaces: the format is undocumented, so we ask for the plainest form ("1,44").
@@ -94,12 +95,25 @@ def phone_number_form(target: CallTarget) -> Iterator[Finding]:
         key_problem, value_problem = e164_problem(key), e164_problem(value)
         if key_problem is None or value_problem is None:
             continue
+        hint = (
+            "write the number as + then country code and number, no spaces or dashes, "
+            'e.g. "+13125550110": "Billing main line"'
+        )
+        if key.isdigit() and e164_problem(f"+{key}") is None:
+            # YAML reads an unquoted +13125550110 as the integer 13125550110; tojson then
+            # writes the key without its +.
+            key_problem = f"the number {key} has no + (YAML reads an unquoted +{key} as a number)"
+            hint = f'quote the number: write "+{key}": {json.dumps(value)}'
+        elif key in member_names():
+            hint = (
+                f"{key} is a member of the call target, not an inbound number: is it indented "
+                "too deep, inside phoneNumbers?"
+            )
         yield Finding(
             pointer("phoneNumbers", key),
             f"phoneNumbers entry {json.dumps(key)}: {json.dumps(value)} has no E.164 number "
             f"on either side (key: {key_problem}; value: {value_problem})",
-            "write the number as + then country code and number, no spaces or dashes, "
-            'e.g. "+13125550110": "Billing main line"',
+            hint,
         )
 
 

@@ -60,3 +60,13 @@ def test_duplicate_inbound_number_is_reported_on_both_sides_whichever_holds_it()
 def test_distinct_absent_or_odd_numbers_are_quiet(numbers: list[Any]) -> None:
     targets = [{} if n is None else {"phoneNumbers": n} for n in numbers]
     assert _check("CT704", targets) == []
+
+
+def test_context_keeps_what_every_set_rule_reads() -> None:
+    """The repository's other call targets reach the set rules as their context view only
+    (calltmpl.lint.CONTEXT_MEMBERS). A new set rule must check that view holds what it reads,
+    then be added here."""
+    from calltmpl.lint import CONTEXT_MEMBERS
+
+    assert sorted(r.code for r in REGISTRY if r.scope == "set") == ["CT703", "CT704"]
+    assert set(CONTEXT_MEMBERS) == {"name", "phoneNumbers"}
