@@ -182,8 +182,10 @@ def _api_settings(reader: _Reader, api: Any) -> dict[str, Any]:
             "writes_per_second must be a number above 0 and at most 1 (Mindful's limit)",
         )
     timeout = api.get("timeout", 10)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise reader.fail("/api/timeout", "timeout must be a number of seconds above 0")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
+        raise reader.fail(
+            "/api/timeout", "timeout must be a number of seconds above 0 and at most 600"
+        )
     return dict(api)
 
 

@@ -142,8 +142,25 @@ def make_plan(
     context = _Context(lock, client, named, numbers, gone, now())
     steps = [_clash(_plan_one(wanted, context), context) for wanted in desired]
     taken = {step.moved_from for step in steps if step.moved_from}
+    taken |= _claimed(wanted_orphans, desired, steps, lock)
     steps += [_orphan(key, context) for key in sorted(wanted_orphans - taken)]
     return Plan(tuple(sorted(steps, key=lambda s: (s.desired.file, s.desired.key))))
+
+
+def _claimed(
+    keys: Collection[str], desired: Sequence[Desired], steps: Sequence[Step], lock: Lock
+) -> set[str]:
+    """Lock keys of gone files whose call target a queue still claims, by name or by the id
+    its step found: never an orphan to park (a renamed queue may have taken it over in a way
+    no single step could tell, e.g. into the file of another queue that was deleted)."""
+    names = {d.name for d in desired}
+    ids = {step.target_id for step in steps if step.target_id is not None}
+    claimed = set()
+    for key in keys:
+        entry = lock.get(key)
+        if entry is not None and (entry.name in names or entry.id in ids):
+            claimed.add(key)
+    return claimed
 
 
 def _plan_one(wanted: Desired, context: _Context) -> Step:

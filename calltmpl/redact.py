@@ -41,7 +41,8 @@ many characters of one are registered, so the redactor's memory stays bounded.""
 def forms(secret: str) -> set[str]:
     """Every text form of ``secret`` this module knows: plain, JSON-escaped (with and without
     ``\\/``, and twice), as a Python repr escapes it, HTML-escaped, percent-encoded (``quote``
-    with and without ``/`` safe, ``quote_plus``, twice, upper- and lower-case hex) and base64
+    with and without ``/`` safe, ``quote_plus``, twice, upper- and lower-case hex), as hex
+    digits, and base64
     (standard and URL-safe, at each of the three byte alignments it can have inside a longer
     encoded text)."""
     found = {secret, html.escape(secret)}
@@ -57,6 +58,7 @@ def forms(secret: str) -> set[str]:
     for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
         found |= {encoded, _lower_hex(encoded), quote(encoded, safe="")}
     found |= _base64_forms(_bytes(secret))
+    found |= {_bytes(secret).hex(), _bytes(secret).hex().upper()}
     return {form for form in found if form}
 
 

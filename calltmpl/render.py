@@ -185,9 +185,11 @@ class Renderer:
         else:
             (file, line), column = self._frame(exc, queue), 0
         where = ", ".join(shown_path(p) for p in self.search_path) + ", calltmpl/ (built-in)"
-        close = _close_names(missing, self.template_names())
+        close = [n for n in _close_names(missing, self.template_names()) if n != missing]
         hint = "template names are paths below a template folder, e.g. calltmpl/pstn.yaml.j2"
-        if close:
+        if missing in self.template_names():  # it is there, but leads where no template may
+            hint = "the file is a link out of its template folder, or not a readable file"
+        elif close:
             hint = f"did you mean {' or '.join(close)}?"
         return codes.TEMPLATE_NOT_FOUND.at(
             file,

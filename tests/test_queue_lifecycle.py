@@ -114,3 +114,21 @@ def test_mistyped_glob_is_no_green_plan(repo: Path, server: Sandbox) -> None:
     plan = run("plan")  # the lock's files are all there: none is an orphan to show
     assert plan.exit_code == 2, plan.output
     assert "no queue file matches queue/**/*.yaml" in plan.stderr
+
+
+def test_a_queue_renamed_into_a_deleted_queues_file_is_never_parked(
+    repo: Path, server: Sandbox
+) -> None:
+    """Retire one queue and move another into its file name: the moved queue's call target
+    is claimed by name, so it is no orphan, and --prune never parks it."""
+    assert run("push", "--yes").exit_code == 0
+    ids = {key: entry["id"] for key, entry in lock(repo)["targets"].items()}
+    (repo / "queues/billing.yaml").unlink()
+    (repo / "queues/sales.yaml").rename(repo / "queues/billing.yaml")
+    plan = run("plan", "--format", "json")
+    assert "queues/sales" not in steps(plan), plan.output  # claimed by name: no orphan
+    server.reset()
+    run("push", "--yes", "--prune")
+    sales = next(t for t in server.targets() if t["id"] == ids["queues/sales"])
+    assert sales["configuration"]["enableCallbackProcessing"] is True
+    assert ("PUT", f"/v2/callback/callTargets/{ids['queues/sales']}") not in writes(server)

@@ -306,6 +306,15 @@ def test_every_form_and_every_piece_of_a_secret_is_redacted() -> None:
     assert redactor.redact(f"client {CLIENT_ID}") == f"client {CLIENT_ID}"
 
 
+def test_a_token_written_as_hex_digits_is_redacted() -> None:
+    redactor = Redactor()
+    redactor.add(TOKEN)
+    for hexed in (f"Bearer {TOKEN}".encode().hex(), TOKEN.encode().hex().upper()):
+        shown = redactor.redact(f"in hex {hexed} end")
+        assert TOKEN.encode().hex() not in shown.lower(), shown
+        assert MARK in shown
+
+
 def test_an_exceptions_text_is_redacted_whatever_it_quotes() -> None:
     redactor = Redactor()
     redactor.add(SECRET)

@@ -30,8 +30,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
-    """Print, with every credential in every form redacted: the only way a command prints."""
-    click.echo(redact.current().redact(message), nl=nl, err=err)
+    """Print, with every credential in every form redacted: the only way a command prints.
+    Text that is no Unicode (a lone surrogate, e.g. from a file name or a YAML escape) is
+    shown escaped (``\\ud800``) rather than failing the whole output."""
+    text = redact.current().redact(message)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    click.echo(text, nl=nl, err=err)
 
 
 def confirm(question: str) -> bool:
