@@ -145,7 +145,7 @@ def read_config(config_file: Path, shown_as: str | None = None) -> Settings:
             )
         reader.confine(f"/queues/{index}", root, glob_root(pattern) or ".", "queue folder")
     output = data.get("output", DEFAULT_OUTPUT)
-    if not isinstance(output, str) or not output.strip():
+    if not isinstance(output, str) or not output.strip() or "\0" in output:
         raise reader.fail("/output", f"output must be a folder name, got {output!r}")
     reader.confine("/output", root, output, "output folder")
     return Settings(
@@ -286,6 +286,9 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             name = parsing.unescape(pointer.rsplit("/", 1)[-1])
             raise self.fail(pointer, f"{name} must be a list of non-empty strings, got {value!r}")
+        for index, text in enumerate(value):
+            if "\0" in text:  # no path or glob holds one; the OS refuses it
+                raise self.fail(f"{pointer}/{index}", f"{text!r} holds a null character")
         return tuple(value)
 
     def selectors(
