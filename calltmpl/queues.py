@@ -83,6 +83,10 @@ def matches_queue_glob(path: Path, root: Path, globs: Sequence[str]) -> str | No
 QUEUE_SUFFIXES = (".yaml", ".yml")
 
 
+_ANY_CASE = (*QUEUE_SUFFIXES, *(s.upper() for s in QUEUE_SUFFIXES), ".Yaml", ".Yml")
+"""YAML file names as an editor or another system may write them (``a.YAML``)."""
+
+
 def unmatched(
     root: Path,
     globs: Sequence[str],
@@ -104,7 +108,7 @@ def unmatched(
                 top = below
             elif not top.is_relative_to(below):
                 continue
-        for path in files.walk(top, root, QUEUE_SUFFIXES, hidden=False, lenient=True):
+        for path in files.walk(top, root, _ANY_CASE, hidden=False, lenient=True):
             if path not in queues and matches_queue_glob(path, root, globs) is None:
                 found.add(path)
     return sorted(found)

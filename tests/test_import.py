@@ -233,6 +233,18 @@ def test_dry_run_prints_what_it_would_write_and_writes_nothing(
     assert sorted(p.name for p in empty.iterdir()) == ["calltmpl.yaml"]
 
 
+def test_dry_run_prints_no_control_character_of_a_remote_name(
+    empty: Path, server: Sandbox
+) -> None:
+    target = dict(small()[0])
+    target["name"] = "Line\x1b]0;title\x07 \u202eBreak"
+    server.seed([target])
+    result = run("import", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "# would write queues/" in result.output
+
+
 def test_names_select_what_is_imported(empty: Path, server: Sandbox) -> None:
     server.seed(small())
     result = run("import", "Night Desk", "Billing - General")

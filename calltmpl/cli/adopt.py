@@ -13,6 +13,7 @@ import click
 from calltmpl.cli.common import OK, config_option, echo, print_diagnostics, repository
 from calltmpl.diagnostics import Severity
 from calltmpl.importer import Outcome, adopt
+from calltmpl.reporters import inert, printable
 
 
 @click.command("import")
@@ -42,8 +43,8 @@ def import_command(
 def _print(outcome: Outcome, root: Path) -> None:
     if outcome.dry_run:
         for file in outcome.files:
-            echo(f"# would write {file.shown}")
-            echo(file.text)
+            echo(f"# would write {printable(file.shown)}")
+            echo(inert(printable(file.text, lines=True)))
     else:
         for file in outcome.files:
             echo(f"wrote {file.shown}")
