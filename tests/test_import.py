@@ -233,9 +233,7 @@ def test_dry_run_prints_what_it_would_write_and_writes_nothing(
     assert sorted(p.name for p in empty.iterdir()) == ["calltmpl.yaml"]
 
 
-def test_dry_run_prints_no_control_character_of_a_remote_name(
-    empty: Path, server: Sandbox
-) -> None:
+def test_dry_run_prints_no_control_character_of_a_remote_name(empty: Path, server: Sandbox) -> None:
     target = dict(small()[0])
     target["name"] = "Line\x1b]0;title\x07 \u202eBreak"
     server.seed([target])
