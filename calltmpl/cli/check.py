@@ -14,6 +14,7 @@ from calltmpl.cli.common import (
     PATHS,
     config_option,
     echo,
+    format_option,
     print_diagnostics,
     repository,
 )
@@ -108,13 +109,8 @@ def _selectors(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command()
 @PATHS
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(list(REPORTERS)),
-    default="text",
-    show_default=True,
-    help="Output format: text for people; json, github, sarif or junit for tools.",
+@format_option(
+    list(REPORTERS), "Output format: text for people; json, github, sarif or junit for tools."
 )
 @click.option(
     "--select",
@@ -162,13 +158,7 @@ def lint(
 
 
 @click.command("rules")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option(["text", "json"])
 def rules_command(output_format: str) -> int:
     """List every check: code, name, default severity and what it finds."""
     entries = catalog.entries()

@@ -52,6 +52,18 @@ def config_option(command: F) -> F:
     )(command)
 
 
+def format_option(choices: Sequence[str], help: str | None = None) -> Callable[[F], F]:
+    """``--format``, its first choice the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
 

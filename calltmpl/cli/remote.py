@@ -27,6 +27,7 @@ from calltmpl.cli.common import (
     config_option,
     confirm,
     echo,
+    format_option,
     print_diagnostics,
     repository,
 )
@@ -43,25 +44,14 @@ _VERBOSE = click.option(
     is_flag=True,
     help="Show each HTTP request (method, URL, status, time) on stderr; never credentials.",
 )
-_FORMAT = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for pipelines.",
-)
+_FORMAT = format_option(["text", "json"], "text for people, json for pipelines.")
 
 
 @click.command("plan")
 @PATHS
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for pipelines, markdown for a pull-request comment.",
+@format_option(
+    ["text", "json", "markdown"],
+    "text for people, json for pipelines, markdown for a pull-request comment.",
 )
 @_VERBOSE
 @config_option

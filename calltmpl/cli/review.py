@@ -24,6 +24,7 @@ from calltmpl.cli.common import (
     _colour,
     config_option,
     echo,
+    format_option,
     print_diagnostics,
     repository,
 )
@@ -56,13 +57,9 @@ def json_text(document: object) -> str:
     metavar="REV",
     help="The git revision to compare the work tree with (a commit, branch or tag).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, markdown for a pull-request comment.",
+@format_option(
+    ["text", "json", "markdown"],
+    "text for people, json for tools, markdown for a pull-request comment.",
 )
 @config_option
 def diff_command(
@@ -126,14 +123,7 @@ def _group_text(group: Group) -> list[str]:
 @click.command("explain")
 @click.argument("queue_file", type=click.Path(path_type=Path))
 @click.argument("pointers", nargs=-1)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools.",
-)
+@format_option(["text", "json"], "text for people, json for tools.")
 @config_option
 def explain_command(
     queue_file: Path, pointers: tuple[str, ...], output_format: str, config: Path | None
@@ -158,14 +148,7 @@ def explain_command(
 
 
 @click.command("graph")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["mermaid", "dot"]),
-    default="mermaid",
-    show_default=True,
-    help="mermaid (GitHub renders it in Markdown) or dot (Graphviz).",
-)
+@format_option(["mermaid", "dot"], "mermaid (GitHub renders it in Markdown) or dot (Graphviz).")
 @config_option
 def graph_command(output_format: str, config: Path | None) -> int:
     """Draw the templates, what extends, includes or imports each, and the queues on each."""
