@@ -60,8 +60,8 @@ def server() -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def repo(in_tmp: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
+def point_at(server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in this process speak to ``server`` with its credentials, unpaced."""
     monkeypatch.setenv("MINDFUL_API_URL", server.url)
     monkeypatch.setenv("MINDFUL_TOKEN_URL", server.token_url)
     monkeypatch.setenv("MINDFUL_CLIENT_ID", CLIENT_ID)
@@ -69,6 +69,11 @@ def repo(in_tmp: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.delenv("MINDFUL_TOKEN", raising=False)
     monkeypatch.delenv("CALLTMPL_LOCK_WAIT", raising=False)
     no_waiting(monkeypatch)
+
+
+@pytest.fixture
+def repo(in_tmp: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
+    point_at(server, monkeypatch)
     return write_tree(
         in_tmp,
         {

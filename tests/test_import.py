@@ -21,7 +21,7 @@ from calltmpl.lockfile import repository_lock
 from calltmpl.parsing import load_yaml
 from calltmpl.sandbox import Sandbox, read_seed
 from tests.conftest import PROJECT, write_tree
-from tests.sandboxed import CLIENT_ID, SECRET, body, lock, no_waiting, run, server, steps
+from tests.sandboxed import SECRET, body, lock, point_at, run, server, steps
 
 __all__ = ["server"]  # the fixture, used by name
 
@@ -39,13 +39,7 @@ SMALL = {
 @pytest.fixture
 def empty(in_tmp: Path, server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty repository pointed at the sandbox."""
-    monkeypatch.setenv("MINDFUL_API_URL", server.url)
-    monkeypatch.setenv("MINDFUL_TOKEN_URL", server.token_url)
-    monkeypatch.setenv("MINDFUL_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("MINDFUL_CLIENT_SECRET", SECRET)
-    monkeypatch.delenv("MINDFUL_TOKEN", raising=False)
-    monkeypatch.delenv("CALLTMPL_LOCK_WAIT", raising=False)
-    no_waiting(monkeypatch)
+    point_at(server, monkeypatch)
     return write_tree(in_tmp, {"calltmpl.yaml": "{}\n"})
 
 
